@@ -1,0 +1,134 @@
+"""One error vocabulary for berth.
+
+Every error a user can meet is a `BerthError` subclass carrying its HTTP status, a short machine
+code and a CLI exit code. Code below the transports raises these; the worker and control plane map
+them to `{"error": {"code", "message"}}` in one place, and the CLI maps them to one line and an
+exit code. Messages are one sentence of what went wrong and what to do, safe to show a client.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class BerthError(Exception):
+    """Base of every berth error: a message that is safe to show, and how to report it."""
+
+    status_code: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+    exit_code: ClassVar[int] = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message}}
+
+
+class InvalidSpec(BerthError):
+    """The deployment spec or a request body does not validate."""
+
+    status_code = 422
+    code = "invalid_spec"
+    exit_code = 2
+
+
+class InvalidInput(BerthError):
+    """An inference request is malformed or has the wrong input types."""
+
+    status_code = 422
+    code = "invalid_input"
+    exit_code = 2
+
+
+class Unauthorized(BerthError):
+    status_code = 401
+    code = "unauthorized"
+    exit_code = 2
+
+
+class NotFound(BerthError):
+    status_code = 404
+    code = "not_found"
+    exit_code = 3
+
+
+class ModelNotFound(NotFound):
+    """The model source names nothing that exists (hub repo, folder, file or class)."""
+
+    code = "model_not_found"
+
+
+class Conflict(BerthError):
+    status_code = 409
+    code = "conflict"
+    exit_code = 4
+
+
+class PortUnavailable(Conflict):
+    code = "port_unavailable"
+
+
+class PolicyRefused(BerthError):
+    """The model needs something berth refuses by default (remote code, pickle weights)."""
+
+    status_code = 422
+    code = "refused_by_policy"
+    exit_code = 2
+
+
+class UnsupportedModel(BerthError):
+    """berth cannot serve this model with the chosen task/runtime."""
+
+    status_code = 422
+    code = "unsupported_model"
+    exit_code = 2
+
+
+class ModelTooLarge(BerthError):
+    """Preflight: the model exceeds a limit, the free disk, or the device memory."""
+
+    status_code = 422
+    code = "model_too_large"
+    exit_code = 5
+
+
+class PayloadTooLarge(BerthError):
+    status_code = 413
+    code = "payload_too_large"
+    exit_code = 2
+
+
+class QueueFull(BerthError):
+    status_code = 503
+    code = "queue_full"
+    exit_code = 6
+
+
+class NotReady(BerthError):
+    status_code = 503
+    code = "not_ready"
+    exit_code = 6
+
+
+class DownloadFailed(BerthError):
+    """The model hub could not be reached or broke off; the cache keeps what is complete."""
+
+    status_code = 502
+    code = "download_failed"
+    exit_code = 6
+
+
+class RequestTimeout(BerthError):
+    status_code = 504
+    code = "timeout"
+    exit_code = 7
+
+
+class ModelError(BerthError):
+    """The model raised while predicting; the full trace is in the log, not in this message."""
+
+    status_code = 500
+    code = "model_error"
+    exit_code = 1

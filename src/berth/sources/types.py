@@ -1,0 +1,60 @@
+"""What a model source resolves to, what preflight says about it, and download progress."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+
+class SourceKind(StrEnum):
+    HUB = "hub"  # a Hugging Face Hub repo id, pulled into the standard HF cache
+    LOCAL = "local"  # a model folder on disk
+    ONNX = "onnx"  # a single .onnx file (its tokenizer files beside it)
+    PYTHON = "python"  # `package.module:Predictor`
+
+
+@dataclass(frozen=True)
+class ResolvedSource:
+    """A source string understood, without touching the network."""
+
+    kind: SourceKind
+    reference: str  # the source as the user wrote it
+    repo_id: str | None = None  # HUB
+    revision: str | None = None  # HUB: as asked (branch, tag or sha)
+    path: Path | None = None  # LOCAL folder or ONNX file (absolute)
+    target: str | None = None  # PYTHON: "module:Class"
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    """A model ready to load from disk: a folder (or an .onnx file) and the commit it came from."""
+
+    source: ResolvedSource
+    path: Path | None  # None for PYTHON predictors
+    revision: str | None = None  # resolved commit sha for HUB models
+    files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PreflightReport:
+    """What the model needs before anything is downloaded or loaded."""
+
+    parameters: int | None  # None when it cannot be told before loading
+    download_bytes: int | None
+    memory_bytes: dict[str, int] = field(default_factory=dict)  # dtype name → bytes of weights
+    dtype: str = "float32"  # the dtype the deployment will load in
+    device: str = "cpu"
+    fits: bool = True
+    reasons: tuple[str, ...] = ()  # why it does not fit, one sentence each
+
+
+@dataclass(frozen=True)
+class DownloadProgress:
+    bytes_done: int
+    bytes_total: int
+    filename: str | None = None
+
+
+ProgressCallback = Callable[[DownloadProgress], None]

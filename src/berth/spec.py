@@ -1,0 +1,185 @@
+"""The deployment spec: what to serve and how, exactly as DESIGN.md's YAML.
+
+The same spec drives a local worker, the control plane, exports and cost estimates. Unknown fields
+are rejected (a typo must not silently fall back to a default), and every validation failure is
+reported as one `InvalidSpec` naming the field, with a suggestion for misspelt keys.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from berth.errors import InvalidSpec
+
+NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+NAME_RULE = (
+    "a deployment name must be 1-63 characters of lowercase letters, digits and '-', "
+    "starting and ending with a letter or digit (a DNS-1123 label)"
+)
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d+)$")
+
+
+class Task(StrEnum):
+    AUTO = "auto"
+    FEATURE_EXTRACTION = "feature-extraction"
+    TEXT_CLASSIFICATION = "text-classification"
+    TOKEN_CLASSIFICATION = "token-classification"
+    FILL_MASK = "fill-mask"
+    TEXT_GENERATION = "text-generation"
+
+
+class RuntimeName(StrEnum):
+    AUTO = "auto"
+    TRANSFORMERS = "transformers"
+    SENTENCE_TRANSFORMERS = "sentence-transformers"
+    ONNX = "onnx"
+    PYTHON = "python"
+
+
+class DType(StrEnum):
+    AUTO = "auto"
+    FLOAT32 = "float32"
+    FLOAT16 = "float16"
+    BFLOAT16 = "bfloat16"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class ModelRef(_Strict):
+    source: Annotated[str, Field(min_length=1)]
+    revision: str = "main"
+
+    @field_validator("source")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("the model source must not be empty")
+        return value
+
+
+class Batching(_Strict):
+    max_batch_size: Annotated[int, Field(ge=1, le=4096)] = 32
+    max_latency_ms: Annotated[float, Field(ge=0, le=10_000)] = 5
+
+
+class Limits(_Strict):
+    max_model_size_gb: Annotated[float, Field(gt=0)] = 20
+    max_memory_gb: Annotated[float, Field(gt=0)] = 16
+    request_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 30
+    max_request_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
+    max_queue: Annotated[int, Field(ge=1)] = 1024
+
+
+class DeploymentSpec(_Strict):
+    """One deployment: a model source and how to serve it.
+
+    >>> DeploymentSpec.model_validate({"name": "minilm", "model": {"source": "./models/minilm"}}).replicas
+    1
+    """
+
+    name: str
+    model: ModelRef
+    task: Task = Task.AUTO
+    runtime: RuntimeName = RuntimeName.AUTO
+    device: str = "auto"
+    dtype: DType = DType.AUTO
+    replicas: Annotated[int, Field(ge=1, le=64)] = 1
+    batching: Batching = Batching()
+    limits: Limits = Limits()
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    trust_remote_code: bool = False
+    allow_pickle: bool = False
+    env: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _dns_label(cls, value: str) -> str:
+        if not NAME_PATTERN.match(value):
+            raise ValueError(f"{value!r} is not a valid name: {NAME_RULE}")
+        return value
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        if not DEVICE_PATTERN.match(value):
+            raise ValueError(f"{value!r} is not a device: use auto, cpu, cuda or cuda:N")
+        return value
+
+
+def parse_spec(data: Any) -> DeploymentSpec:
+    """Validate a mapping as a `DeploymentSpec`, or raise one `InvalidSpec` naming each bad field."""
+    if not isinstance(data, dict):
+        raise InvalidSpec("a deployment spec must be a mapping with at least 'name' and 'model.source'")
+    try:
+        return DeploymentSpec.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidSpec(describe_validation_error(exc, prefix="spec")) from None
+
+
+def load_spec(path: str | Path) -> DeploymentSpec:
+    """Read a spec from a YAML or JSON file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidSpec(f"spec file {str(path)!r} does not exist; check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidSpec(f"cannot read spec file {str(path)!r}: {exc}") from None
+    return parse_spec(_parse_document(text, str(path)))
+
+
+def _parse_document(text: str, where: str) -> Any:
+    if where.endswith(".json"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidSpec(f"{where} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    try:  # YAML is a superset of JSON, so anything else goes through the YAML parser.
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark is not None else ""
+        raise InvalidSpec(f"{where} is not valid YAML{at}; check its indentation and quoting") from None
+
+
+def describe_validation_error(exc: ValidationError, prefix: str) -> str:
+    """Turn pydantic's errors into one readable line that names each field, e.g. `spec.batchng`."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        location = ".".join(str(p) for p in (prefix, *error["loc"]) if p != "")
+        if error["type"] == "extra_forbidden":
+            parts.append(f"{location}: unknown field{_suggestion(exc, error['loc'])}")
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+            parts.append(f"{location}: {message}")
+    return "; ".join(parts)
+
+
+def _suggestion(exc: ValidationError, loc: tuple[Any, ...]) -> str:
+    model: type[BaseModel] | None = _model_at(exc.title, loc[:-1])
+    if model is None:
+        return ""
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _model_at(title: str, path: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] | None = {"DeploymentSpec": DeploymentSpec}.get(title)
+    for key in path:
+        if model is None:
+            return None
+        field = model.model_fields.get(str(key))
+        annotation = field.annotation if field is not None else None
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return model
