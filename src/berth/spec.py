@@ -31,7 +31,7 @@ class Task(StrEnum):
     AUTO = "auto"
     FEATURE_EXTRACTION = "feature-extraction"
     TEXT_CLASSIFICATION = "text-classification"
-    TOKEN_CLASSIFICATION = "token-classification"
+    TOKEN_CLASSIFICATION = "token-classification"  # noqa: S105 - a task name, not a password
     FILL_MASK = "fill-mask"
     TEXT_GENERATION = "text-generation"
 

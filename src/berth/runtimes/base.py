@@ -45,6 +45,7 @@ class Runtime(ABC):
     """
 
     name: ClassVar[str]
+    tasks: ClassVar[frozenset[Task]] = frozenset()  # the tasks it can serve; empty means any
 
     def __init__(self, model: LocalModel, spec: DeploymentSpec, device: str, task: Task) -> None:
         self.model = model
@@ -68,6 +69,25 @@ class Runtime(ABC):
         """Check (and normalise) one input before it is queued; raise `InvalidInput` if it is wrong."""
         return item
 
+    def validate_params(self, params: Params) -> Params:
+        """Check one request's params before it is queued; raise `InvalidInput` naming a bad one.
+
+        `predict` validates them again, so calling this is optional; it lets one bad request fail
+        alone instead of failing the batch it would have joined.
+        """
+        return params
+
+    def warmup_input(self) -> Any | None:
+        """An input the worker can predict on once after `load` to warm the model up; None to skip."""
+        return None
+
+    def count_tokens(self, text: str) -> int:
+        """How many tokens `text` is to this model (for usage reports); safe from any thread.
+
+        The default counts whitespace-separated words, for runtimes without a tokenizer.
+        """
+        return len(text.split())
+
     def stream(self, item: Any, params: Params) -> Iterator[str]:
         """Yield generated text pieces for one input (generation runtimes only)."""
         raise UnsupportedModel(f"{self.name} runtime cannot stream task {self.task}")
@@ -76,5 +96,5 @@ class Runtime(ABC):
         """Render chat messages into one prompt (generation runtimes only)."""
         raise UnsupportedModel(f"{self.name} runtime has no chat template for task {self.task}")
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a hook: a runtime holding nothing need not override it
         """Release the model's memory (device memory included)."""

@@ -1,0 +1,64 @@
+"""The worker's ASGI app: every protocol's routes over one `ModelService`.
+
+Plain Starlette rather than FastAPI: the hot path is one route, validated by pydantic-core straight
+from bytes, and skipping FastAPI's dependency layer keeps per-request overhead near uvicorn's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from berth.errors import NotFound
+from berth.worker.http import Guard, error_response, json_response
+from berth.worker.protocols.openai import openai_routes
+from berth.worker.protocols.predict import predict_endpoint
+from berth.worker.protocols.v2 import v2_routes
+from berth.worker.service import ModelService
+
+
+def create_app(service: ModelService, api_key: str | None = None) -> Starlette:
+    guard = Guard(api_key, service.metrics.observe_request)
+
+    async def live(request: Request) -> Response:
+        return json_response({"status": "live", "deployment": service.name})
+
+    async def ready(request: Request) -> Response:
+        status = "ready" if service.ready else "not_ready"
+        return json_response({"status": status, "deployment": service.name}, 200 if service.ready else 503)
+
+    async def metrics(request: Request) -> Response:
+        return Response(service.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    routes = [
+        Route("/predict", guard("predict", predict_endpoint(service)), methods=["POST"]),
+        Route("/health/live", guard("live", live, public=True), methods=["GET"]),
+        Route("/health/ready", guard("ready", ready, public=True), methods=["GET"]),
+        Route("/metrics", guard("metrics", metrics), methods=["GET"]),
+        *v2_routes(service, guard),
+        *openai_routes(service, guard),
+    ]
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404:
+            return error_response(
+                NotFound(f"no route {request.url.path}; see the deployment's usage examples")
+            )
+        message = f"{request.method} is not allowed on {request.url.path}"
+        return json_response({"error": {"code": "method_not_allowed", "message": message}}, exc.status_code)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        service.start()
+        yield
+        await service.drain()
+
+    return Starlette(routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan)

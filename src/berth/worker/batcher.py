@@ -1,0 +1,195 @@
+"""Adaptive batching: group concurrent requests into one model call, off the event loop.
+
+Requests queue on the event loop; one collector task forms a batch and hands it to the single model
+thread, then forms the next. How long to wait for a batch to fill is the whole game (DESIGN.md,
+"Performance notes"):
+
+- dispatch at once when the batch is full, or when as many requests are waiting as the last batch
+  held (every client seen last time is back, so waiting longer only adds latency);
+- otherwise wait while requests keep arriving, until they pause for `ARRIVAL_GAP_S`, capped at
+  `max_latency_ms` after collection began. "Run whatever is waiting" settles into lopsided batches,
+  and a fixed wait costs its full length at one client;
+- serial traffic (one request waiting, last batch of one) therefore never waits.
+
+Only requests with the same parameters share a batch (generation options change the call).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from berth.errors import BerthError, ModelError, QueueFull, RequestTimeout
+from berth.runtimes.base import Params, Runtime
+
+log = logging.getLogger("berth.worker")
+
+# NOTE: ~1 ms between arrivals means the clients that were answered last have all come back; measured
+# on all-MiniLM-L6-v2, waiting longer gained nothing and shorter split batches.
+ARRIVAL_GAP_S = 0.001
+
+
+@dataclass(eq=False)
+class _Pending:
+    item: Any
+    params: Params
+    key: bytes
+    future: asyncio.Future[Any]
+    enqueued: float = field(default_factory=time.perf_counter)
+
+
+BatchObserver = Callable[[int, float], None]  # (batch size, seconds in the model)
+
+
+class Batcher:
+    """Queue items from many requests; run them through `runtime.predict` in adaptive batches."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        executor: ThreadPoolExecutor,
+        *,
+        max_batch_size: int,
+        max_latency_ms: float,
+        max_queue: int,
+        on_batch: BatchObserver | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.executor = executor
+        self.max_batch_size = max_batch_size
+        self.max_wait_s = max_latency_ms / 1000
+        self.max_queue = max_queue
+        self.on_batch = on_batch
+        self._pending: deque[_Pending] = deque()
+        self._arrival: asyncio.Future[None] | None = None
+        self._last_batch_size = 1
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def queue_depth(self) -> int:
+        return len(self._pending)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="berth-batcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def submit(self, item: Any, params: Params, timeout_s: float) -> Any:
+        """Queue one item and wait for its result, or raise `QueueFull` / `RequestTimeout`."""
+        if len(self._pending) >= self.max_queue:
+            raise QueueFull(
+                f"the queue is full ({self.max_queue} requests waiting); retry later, "
+                "or raise limits.max_queue or replicas"
+            )
+        loop = asyncio.get_running_loop()
+        key = orjson.dumps(params, option=orjson.OPT_SORT_KEYS) if params else b""
+        pending = _Pending(item, params, key, loop.create_future())
+        self._pending.append(pending)
+        if self._arrival is not None and not self._arrival.done():
+            self._arrival.set_result(None)
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await pending.future
+        except TimeoutError:
+            pending.future.cancel()  # a batch not yet formed will skip it
+            raise RequestTimeout(
+                f"no result within {timeout_s:g} s (limits.request_timeout_s); the model is overloaded "
+                "or too slow for this input: retry, send smaller inputs or raise the limit"
+            ) from None
+
+    async def _run(self) -> None:
+        while True:
+            if not self._pending:
+                await self._next_arrival(None)
+                continue
+            batch = await self._collect()
+            if batch:
+                await self._execute(batch)
+
+    async def _next_arrival(self, timeout_s: float | None) -> bool:
+        """Wait for a new item; False when `timeout_s` passed without one."""
+        self._arrival = asyncio.get_running_loop().create_future()
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._arrival
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._arrival = None
+
+    async def _collect(self) -> list[_Pending]:
+        if self.max_wait_s > 0 and len(self._pending) < min(self._last_batch_size, self.max_batch_size):
+            deadline = time.perf_counter() + self.max_wait_s
+            while len(self._pending) < min(self._last_batch_size, self.max_batch_size):
+                remaining = deadline - time.perf_counter()
+                if remaining <= 0 or not await self._next_arrival(min(ARRIVAL_GAP_S, remaining)):
+                    break
+        return self._take_batch()
+
+    def _take_batch(self) -> list[_Pending]:
+        batch: list[_Pending] = []
+        skipped: list[_Pending] = []
+        key: bytes | None = None
+        while self._pending and len(batch) < self.max_batch_size:
+            pending = self._pending.popleft()
+            if pending.future.done():  # timed out while waiting
+                continue
+            if key is None:
+                key = pending.key
+            if pending.key == key:
+                batch.append(pending)
+            else:
+                skipped.append(pending)
+        self._pending.extendleft(reversed(skipped))
+        if batch:
+            self._last_batch_size = len(batch)
+        return batch
+
+    async def _execute(self, batch: list[_Pending]) -> None:
+        loop = asyncio.get_running_loop()
+        inputs = [pending.item for pending in batch]
+        started = time.perf_counter()
+        try:
+            results = await loop.run_in_executor(self.executor, self._predict, inputs, batch[0].params)
+        except Exception as exc:
+            if len(batch) > 1:  # isolate the bad input: retry one by one so the others still succeed
+                log.warning("a batch of %d failed (%s); retrying its inputs one by one", len(batch), exc)
+                for pending in batch:
+                    await self._execute([pending])
+                return
+            if not isinstance(exc, BerthError):
+                log.error("the model failed on an input", exc_info=exc)
+                exc = ModelError("the model failed on this input; the worker log has the details")
+            self._fail_all(batch, exc)
+            return
+        if self.on_batch is not None:
+            self.on_batch(len(batch), time.perf_counter() - started)
+        for pending, result in zip(batch, results, strict=True):
+            if not pending.future.done():
+                pending.future.set_result(result)
+
+    def _predict(self, inputs: list[Any], params: Params) -> list[Any]:
+        results = self.runtime.predict(inputs, params)
+        if len(results) != len(inputs):
+            raise ModelError(
+                f"the {self.runtime.name} runtime returned {len(results)} results for {len(inputs)} inputs"
+            )
+        return results
+
+    @staticmethod
+    def _fail_all(batch: list[_Pending], exc: BerthError) -> None:
+        for pending in batch:
+            if not pending.future.done():
+                pending.future.set_exception(exc)

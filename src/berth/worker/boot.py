@@ -1,0 +1,162 @@
+"""A worker's life: validate, preflight, fetch, load, warm up, serve, drain — reporting each stage.
+
+Stages go to stdout as event lines (`berth.events`) so a parent can follow them; logs go to stderr.
+The model is loaded and warmed up on the one thread that will serve it (DESIGN.md: warming on
+another thread doubled batch-1 latency), and the port is bound only once the model is ready, so a
+listening worker is a ready worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import uvicorn
+
+from berth.errors import BerthError, PortUnavailable
+from berth.events import Event, Stage, emit
+from berth.runtimes.base import Runtime
+from berth.settings import Settings
+from berth.sources import SourceKind, check_preflight, fetch, preflight, resolve_source
+from berth.sources.types import DownloadProgress, ProgressCallback
+from berth.spec import DeploymentSpec
+from berth.worker.app import create_app
+from berth.worker.service import ModelService
+
+log = logging.getLogger("berth.worker")
+
+
+def run_worker(spec: DeploymentSpec, settings: Settings, host: str, port: int | None) -> int:
+    """Serve `spec` until SIGTERM/SIGINT; return the process exit code."""
+    try:
+        sock = bind(host, port or spec.port, settings.worker_port_range)
+        runtime, executor = prepare(spec, settings)
+    except BerthError as exc:
+        log.error("%s", exc.message)
+        emit(Event(deployment=spec.name, stage=Stage.FAILED, progress=None, message=exc.message))
+        return exc.exit_code
+    except Exception:
+        log.exception("the worker failed to start")
+        message = "the worker failed to start; its log has the details"
+        emit(Event(deployment=spec.name, stage=Stage.FAILED, progress=None, message=message))
+        return 1
+    try:
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(_serve(spec, settings, runtime, executor, sock))
+    finally:
+        executor.submit(runtime.close).result()
+        executor.shutdown()
+    return 0
+
+
+def prepare(spec: DeploymentSpec, settings: Settings) -> tuple[Runtime, ThreadPoolExecutor]:
+    """Everything before serving: the validating → creating stages."""
+    from berth.runtimes import build_runtime  # imports nothing heavy until a runtime loads
+
+    name = spec.name
+    emit(Event.at(name, Stage.VALIDATING, f"checking {spec.model.source}"))
+    source = resolve_source(spec.model)
+    if source.kind is not SourceKind.HUB:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing to fetch: never wait on a hub
+    report = preflight(spec, source)
+    check_preflight(report)
+    model = fetch(spec, source, on_progress=_download_reporter(name), timeout_s=settings.download_timeout_s)
+
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="berth-model")
+    runtime = build_runtime(model, spec)
+    emit(Event.at(name, Stage.LOADING, f"loading weights onto {runtime.device} ({runtime.name} runtime)"))
+    executor.submit(runtime.load).result()
+    emit(Event.at(name, Stage.CREATING, f"warming up the {runtime.task} pipeline"))
+    executor.submit(_warm_up, runtime).result()
+    return runtime, executor
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:  # Windows: the default loop
+        return None
+    return uvloop.new_event_loop
+
+
+def _warm_up(runtime: Runtime) -> None:
+    item = runtime.warmup_input()
+    if item is not None:
+        runtime.predict([runtime.validate_input(item)], {})
+
+
+def _download_reporter(name: str) -> ProgressCallback:
+    last = [-1.0]
+
+    def report(progress: DownloadProgress) -> None:
+        percent = 100 * progress.bytes_done / progress.bytes_total if progress.bytes_total else 100.0
+        if percent - last[0] >= 1 or progress.bytes_done == progress.bytes_total:
+            last[0] = percent
+            message = f"downloaded {progress.bytes_done} of {progress.bytes_total} bytes"
+            emit(Event.download(name, progress.bytes_done, progress.bytes_total, message))
+
+    return report
+
+
+def bind(host: str, port: int | None, pool: range) -> socket.socket:
+    """A socket bound to `port`, or to the first free port of `pool` when none is asked for.
+
+    Bound before the model loads, so the port is ours; it listens only once the model is ready, so
+    until then a probe is refused at once rather than left waiting.
+    """
+    candidates = [port] if port else list(pool)
+    for candidate in candidates:
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, candidate))
+        except OSError:
+            sock.close()
+            continue
+        return sock
+    if port:
+        raise PortUnavailable(f"port {port} on {host} is in use; stop what uses it or choose another port")
+    raise PortUnavailable(
+        f"no free port in {pool.start}-{pool.stop - 1} (BERTH_WORKER_PORTS) on {host}; "
+        "stop other deployments or widen the range"
+    )
+
+
+async def _serve(
+    spec: DeploymentSpec,
+    settings: Settings,
+    runtime: Runtime,
+    executor: ThreadPoolExecutor,
+    sock: socket.socket,
+) -> None:
+    service = ModelService(spec, runtime, executor)
+    api_key = settings.api_key.get_secret_value() if settings.api_key else None
+    app = create_app(service, api_key)
+    config = uvicorn.Config(
+        app,
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=int(spec.limits.request_timeout_s) + 1,
+        timeout_keep_alive=30,
+    )
+    server = uvicorn.Server(config)
+    host, port = sock.getsockname()[:2]
+    endpoint = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+
+    async def announce() -> None:
+        while not server.started:  # noqa: ASYNC110 - uvicorn signals start-up with a flag only
+            await asyncio.sleep(0.005)
+        emit(Event.at(spec.name, Stage.STARTING, f"listening on {endpoint}"))
+        emit(Event.at(spec.name, Stage.COMPLETED, f"ready at {endpoint}/predict"))
+        log.info("deployment %s ready at %s (%s, %s)", spec.name, endpoint, runtime.name, runtime.device)
+
+    sock.listen(2048)
+    announcer = asyncio.create_task(announce())
+    await server.serve(sockets=[sock])
+    announcer.cancel()

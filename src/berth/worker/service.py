@@ -1,0 +1,93 @@
+"""The worker's data plane: one loaded runtime behind a batcher, whatever protocol asked.
+
+Protocols (predict, V2, OpenAI) call this and never the runtime directly, so batching, timeouts,
+input checks and metrics are the same on every route.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from berth.errors import InvalidInput, NotReady
+from berth.runtimes.base import Params, Runtime
+from berth.spec import DeploymentSpec
+from berth.worker.batcher import Batcher
+from berth.worker.metrics import WorkerMetrics
+
+_DONE = object()
+
+
+class ModelService:
+    def __init__(self, spec: DeploymentSpec, runtime: Runtime, executor: ThreadPoolExecutor) -> None:
+        self.spec = spec
+        self.runtime = runtime
+        self.executor = executor
+        self.name = spec.name
+        self.timeout_s = spec.limits.request_timeout_s
+        self.batcher = Batcher(
+            runtime,
+            executor,
+            max_batch_size=spec.batching.max_batch_size,
+            max_latency_ms=spec.batching.max_latency_ms,
+            max_queue=spec.limits.max_queue,
+        )
+        self.metrics = WorkerMetrics(spec.name, lambda: self.batcher.queue_depth)
+        self.batcher.on_batch = self.metrics.observe_batch
+        self.ready = False
+
+    @property
+    def task(self) -> str:
+        return str(self.runtime.task)
+
+    def check_inputs(self, items: list[Any], field: str, *, indexed: bool = True) -> list[Any]:
+        """Validate each input on the event loop, before queueing, naming the bad one."""
+        checked = []
+        for index, item in enumerate(items):
+            try:
+                checked.append(self.runtime.validate_input(item))
+            except InvalidInput as exc:
+                where = f"{field}[{index}]" if indexed else field
+                raise InvalidInput(f"{where}: {exc.message}") from None
+        return checked
+
+    async def predict(self, items: list[Any], params: Params) -> list[Any]:
+        """Run each item through the batcher (they may share batches with other requests)."""
+        self._check_ready()
+        params = self.runtime.validate_params(params) if params else params
+        if len(items) == 1:
+            return [await self.batcher.submit(items[0], params, self.timeout_s)]
+        return list(await asyncio.gather(*(self.batcher.submit(i, params, self.timeout_s) for i in items)))
+
+    async def stream(self, item: Any, params: Params) -> AsyncIterator[str]:
+        """Yield generated pieces; each step runs on the model thread, like a batch."""
+        self._check_ready()
+        params = self.runtime.validate_params(params)
+        loop = asyncio.get_running_loop()
+        pieces = await loop.run_in_executor(self.executor, self.runtime.stream, item, params)
+        try:
+            while (piece := await loop.run_in_executor(self.executor, next, pieces, _DONE)) is not _DONE:
+                yield str(piece)
+        finally:  # a client that disconnects mid-stream stops the generation too
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                await loop.run_in_executor(self.executor, close)
+
+    def _check_ready(self) -> None:
+        if not self.ready:
+            raise NotReady(
+                f"deployment {self.name!r} is not ready (starting or shutting down); retry shortly"
+            )
+
+    def start(self) -> None:
+        self.batcher.start()
+        self.ready = True
+
+    async def drain(self) -> None:
+        """Refuse new work and stop the batcher once queued items are answered."""
+        self.ready = False
+        while self.batcher.queue_depth:  # noqa: ASYNC110 - a short poll, once, at shutdown
+            await asyncio.sleep(0.01)
+        await self.batcher.stop()

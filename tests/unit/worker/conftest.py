@@ -1,0 +1,75 @@
+"""A small in-process runtime for exercising the worker's batching and protocols without torch."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+from berth.errors import InvalidInput
+from berth.runtimes.base import Params, Runtime, Signature, TensorSpec
+from berth.sources.types import LocalModel, ResolvedSource, SourceKind
+from berth.spec import DeploymentSpec, Task
+
+
+class CharRuntime(Runtime):
+    """Embeds text as [length, vowels, words]; 'boom' makes the model raise; sleeps `delay_s` per batch."""
+
+    name = "test-chars"
+
+    def __init__(
+        self, spec: DeploymentSpec, task: Task = Task.FEATURE_EXTRACTION, delay_s: float = 0.0
+    ) -> None:
+        source = ResolvedSource(
+            kind=SourceKind.PYTHON, reference="tests:CharRuntime", target="tests:CharRuntime"
+        )
+        super().__init__(LocalModel(source=source, path=None), spec, "cpu", task)
+        self.delay_s = delay_s
+        self.batches: list[list[Any]] = []
+
+    def load(self) -> None:
+        pass
+
+    def validate_input(self, item: Any) -> Any:
+        if not isinstance(item, str):
+            raise InvalidInput(f"must be a string, got {type(item).__name__}")
+        return item
+
+    def predict(self, inputs: list[Any], params: Params) -> list[Any]:
+        self.batches.append(list(inputs))
+        time.sleep(self.delay_s)
+        if any("boom" in text for text in inputs):
+            raise RuntimeError("boom")
+        if self.task == Task.TEXT_GENERATION:
+            limit = int(params.get("max_new_tokens", 32))
+            return [{"generated_text": " ".join(reversed(text.split()))[: limit * 8]} for text in inputs]
+        if self.task == Task.TEXT_CLASSIFICATION:
+            return [{"label": "LONG" if len(t) > 10 else "SHORT", "score": 0.75} for t in inputs]
+        return [
+            np.array([len(t), sum(c in "aeiou" for c in t), len(t.split())], dtype=np.float32) for t in inputs
+        ]
+
+    def signature(self) -> Signature:
+        output = TensorSpec("embedding", "FP32", (-1, 3))
+        return Signature(inputs=(TensorSpec("text", "BYTES", (-1,)),), outputs=(output,))
+
+    def stream(self, item: Any, params: Params) -> Iterator[str]:
+        for word in reversed(item.split()):
+            yield word + " "
+
+    def chat_prompt(self, messages: list[dict[str, str]]) -> str:
+        return "\n".join(f"{m['role']}: {m['content']}" for m in messages)
+
+
+def make_spec(**overrides: Any) -> DeploymentSpec:
+    data: dict[str, Any] = {"name": "chars", "model": {"source": "tests:CharRuntime"}}
+    data.update(overrides)
+    return DeploymentSpec.model_validate(data)
+
+
+@pytest.fixture
+def spec() -> DeploymentSpec:
+    return make_spec()

@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import pytest
+
+from berth.errors import ModelError, QueueFull, RequestTimeout
+from berth.worker.batcher import Batcher
+from tests.unit.worker.conftest import CharRuntime, make_spec
+
+
+async def _with_batcher(runtime: CharRuntime, body: Any, **options: Any) -> Any:
+    executor = ThreadPoolExecutor(max_workers=1)
+    settings = {"max_batch_size": 8, "max_latency_ms": 20, "max_queue": 100} | options
+    batcher = Batcher(runtime, executor, **settings)
+    batcher.start()
+    try:
+        return await body(batcher)
+    finally:
+        await batcher.stop()
+        executor.shutdown()
+
+
+def test_concurrent_requests_share_batches_and_keep_their_own_results() -> None:
+    runtime = CharRuntime(make_spec(), delay_s=0.01)
+    texts = [f"sentence number {i}" + "a" * i for i in range(20)]
+
+    async def body(batcher: Batcher) -> list[Any]:
+        return list(await asyncio.gather(*(batcher.submit(t, {}, 5) for t in texts)))
+
+    results = asyncio.run(_with_batcher(runtime, body))
+    assert [int(r[0]) for r in results] == [len(t) for t in texts]
+    assert max(len(b) for b in runtime.batches) > 1
+    assert all(len(b) <= 8 for b in runtime.batches)
+    assert sum(len(b) for b in runtime.batches) == len(texts)
+
+
+def test_serial_requests_run_one_at_a_time() -> None:
+    runtime = CharRuntime(make_spec())
+
+    async def body(batcher: Batcher) -> None:
+        for i in range(5):
+            result = await batcher.submit("x" * i, {}, 5)
+            assert result[0] == i
+
+    asyncio.run(_with_batcher(runtime, body))
+    assert [len(b) for b in runtime.batches] == [1] * 5
+
+
+def test_requests_with_different_parameters_never_share_a_batch() -> None:
+    runtime = CharRuntime(make_spec())
+
+    async def body(batcher: Batcher) -> None:
+        await asyncio.gather(*(batcher.submit(f"text {i}", {"k": i % 2}, 5) for i in range(10)))
+
+    asyncio.run(_with_batcher(runtime, body))
+    for batch in runtime.batches:
+        assert len({int(text.split()[1]) % 2 for text in batch}) == 1
+
+
+def test_a_failing_input_fails_alone() -> None:
+    runtime = CharRuntime(make_spec(), delay_s=0.005)
+
+    async def body(batcher: Batcher) -> list[Any]:
+        texts = ["fine one", "boom here", "fine two"]
+        return list(await asyncio.gather(*(batcher.submit(t, {}, 5) for t in texts), return_exceptions=True))
+
+    first, failed, last = asyncio.run(_with_batcher(runtime, body))
+    assert isinstance(failed, ModelError)
+    assert "worker log" in failed.message
+    assert np.array_equal(first, runtime.predict(["fine one"], {})[0])
+    assert np.array_equal(last, runtime.predict(["fine two"], {})[0])
+
+
+def test_a_full_queue_is_refused_with_a_clear_error() -> None:
+    runtime = CharRuntime(make_spec(), delay_s=0.05)
+
+    async def body(batcher: Batcher) -> list[Any]:
+        tasks = [asyncio.create_task(batcher.submit(f"t{i}", {}, 5)) for i in range(6)]
+        return list(await asyncio.gather(*tasks, return_exceptions=True))
+
+    results = asyncio.run(_with_batcher(runtime, body, max_batch_size=1, max_queue=3))
+    refusals = [r for r in results if isinstance(r, QueueFull)]
+    assert refusals
+    assert "limits.max_queue" in refusals[0].message
+
+
+def test_a_slow_model_times_out_and_the_queue_moves_on() -> None:
+    runtime = CharRuntime(make_spec(), delay_s=0.3)
+
+    async def body(batcher: Batcher) -> list[Any]:
+        slow = [asyncio.create_task(batcher.submit(f"t{i}", {}, 0.1)) for i in range(3)]
+        outcomes = await asyncio.gather(*slow, return_exceptions=True)
+        return [*outcomes, await batcher.submit("after", {}, 5)]
+
+    *timed_out, after = asyncio.run(_with_batcher(runtime, body, max_batch_size=1))
+    assert all(isinstance(r, RequestTimeout) for r in timed_out)
+    assert "limits.request_timeout_s" in timed_out[0].message
+    assert after[0] == len("after")
+    assert ["t2"] not in runtime.batches  # timed out while queued: never reached the model
+
+
+@pytest.mark.parametrize("max_latency_ms", [0, 5])
+def test_batches_never_exceed_the_maximum(max_latency_ms: float) -> None:
+    runtime = CharRuntime(make_spec(), delay_s=0.002)
+
+    async def body(batcher: Batcher) -> None:
+        await asyncio.gather(*(batcher.submit(f"t{i}", {}, 5) for i in range(50)))
+
+    asyncio.run(_with_batcher(runtime, body, max_batch_size=4, max_latency_ms=max_latency_ms))
+    assert max(len(b) for b in runtime.batches) <= 4
