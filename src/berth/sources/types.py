@@ -48,6 +48,8 @@ class PreflightReport:
     device: str = "cpu"
     fits: bool = True
     reasons: tuple[str, ...] = ()  # why it does not fit, one sentence each
+    basis: str = "none"  # how `parameters` was found: safetensors | config | file-size | none
+    cached: bool = False  # HUB: every file it needs is already in the Hugging Face cache
 
 
 @dataclass(frozen=True)

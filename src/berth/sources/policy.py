@@ -1,0 +1,142 @@
+"""What berth fetches from a model, and what it refuses: pickle weights and remote code, unless allowed.
+
+Weights are looked for where the loaders look: the model's root (transformers) and the module folders
+that `modules.json` names (sentence-transformers, e.g. `2_Dense/`). In each such folder safetensors
+win; pickle-format weights are taken only when they are the folder's only weights and the spec sets
+`allow_pickle`; ONNX files only for the onnx runtime or when they are all there is. Configuration and
+tokenizer files come along; READMEs, TF/Flax weights and other runtimes' exports never do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from berth.errors import PolicyRefused, UnsupportedModel
+from berth.sources.listing import Listing
+from berth.spec import DeploymentSpec, RuntimeName
+
+SAFE_WEIGHTS = (".safetensors",)
+PICKLE_WEIGHTS = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
+ONNX_FILES = (".onnx", ".onnx_data", ".onnx.data")
+SUPPORT_FILES = (".json", ".txt", ".model", ".tiktoken", ".jinja", ".vocab", ".spm")
+# Pickles that training leaves beside the weights; they are never loaded to serve a model.
+TRAINING_ARTIFACTS = ("training_args.bin", "optimizer.pt", "scheduler.pt", "scaler.pt", "rng_state")
+REMOTE_CODE_FILES = ("modeling_", "configuration_", "tokenization_", "processing_", "image_processing_")
+ONNX_DIR = "onnx"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The files a deployment needs, in listing order."""
+
+    files: tuple[str, ...]
+    weights: tuple[str, ...]
+
+
+def select_files(listing: Listing, spec: DeploymentSpec) -> Selection:
+    """Choose what to fetch, or raise `PolicyRefused` / `UnsupportedModel` with what to do."""
+    check_remote_code(listing, spec)
+    folders = model_folders(listing)
+    if spec.runtime is RuntimeName.ONNX:
+        weights = _onnx_weights(listing.sizes)
+    else:
+        weights = [w for folder in folders for w in _folder_weights(listing, folder, spec)]
+        if not weights:
+            weights = _onnx_weights(listing.sizes)
+    if not weights:
+        raise UnsupportedModel(
+            f"{listing.name} has no weights berth can load (safetensors, PyTorch or ONNX files); "
+            "check that it is a model repository or folder"
+        )
+    support_dirs = set(folders) | {_parent(w) for w in weights}
+    code = (".py",) if spec.trust_remote_code else ()
+    support = {f for f in listing.sizes if _parent(f) in support_dirs and f.endswith(SUPPORT_FILES + code)}
+    chosen = support | set(weights)
+    return Selection(
+        files=tuple(f for f in listing.sizes if f in chosen),
+        weights=tuple(f for f in listing.sizes if f in weights),
+    )
+
+
+def check_remote_code(listing: Listing, spec: DeploymentSpec) -> None:
+    """Refuse a model that needs its own Python code to load, unless `trust_remote_code` is set."""
+    if spec.trust_remote_code:
+        return
+    reason = remote_code_reason(listing)
+    if reason is not None:
+        raise PolicyRefused(
+            f"{listing.name} needs its own Python code to load ({reason}), which would run arbitrary code "
+            "on this host; set trust_remote_code: true if you trust it, or pick a model that its library "
+            "supports natively"
+        )
+
+
+def remote_code_reason(listing: Listing) -> str | None:
+    for config_file in ("config.json", "tokenizer_config.json"):
+        config = listing.read_json(config_file) if config_file in listing.sizes else None
+        if isinstance(config, dict) and config.get("auto_map"):
+            return f"auto_map in {config_file}"
+    for module in _modules(listing):
+        kind = str(module.get("type", ""))
+        if kind and not kind.startswith("sentence_transformers."):
+            return f"custom module {kind} in modules.json"
+    code = [f for f in listing.sizes if f.startswith(REMOTE_CODE_FILES) and f.endswith(".py")]
+    return code[0] if code else None
+
+
+def model_folders(listing: Listing) -> list[str]:
+    """The root ('') and the sentence-transformers module folders named in modules.json."""
+    folders = [""]
+    for module in _modules(listing):
+        path = str(module.get("path") or "").strip("/")
+        if path and path not in folders:
+            folders.append(path)
+    return folders
+
+
+def _modules(listing: Listing) -> list[dict[str, Any]]:
+    if "modules.json" not in listing.sizes:
+        return []
+    modules = listing.read_json("modules.json")  # a JSON list of {"idx", "name", "path", "type"}
+    return [m for m in modules if isinstance(m, dict)] if isinstance(modules, list) else []
+
+
+def _folder_weights(listing: Listing, folder: str, spec: DeploymentSpec) -> list[str]:
+    files = [f for f in listing.sizes if _parent(f) == folder]
+    safetensors = [f for f in files if f.endswith(SAFE_WEIGHTS)]
+    if safetensors:
+        return _drop_duplicates(safetensors)
+    pickles = [f for f in files if f.endswith(PICKLE_WEIGHTS) and not _name(f).startswith(TRAINING_ARTIFACTS)]
+    if pickles and not spec.allow_pickle:
+        shown = ", ".join(_name(p) for p in pickles[:3]) + (", ..." if len(pickles) > 3 else "")
+        where = f"{listing.name}/{folder}" if folder else listing.name
+        raise PolicyRefused(
+            f"{where} has only pickle-format weights ({shown}), which can run arbitrary code when loaded; "
+            "set allow_pickle: true if you trust it, or use a safetensors version"
+        )
+    return pickles
+
+
+def _onnx_weights(sizes: Iterable[str]) -> list[str]:
+    """ONNX graphs at the root or in onnx/, preferring the plain `model.onnx` over its variants."""
+    candidates = [f for f in sizes if _parent(f) in ("", ONNX_DIR) and f.endswith(ONNX_FILES)]
+    plain = [f for f in candidates if _name(f).startswith("model.onnx")]
+    return plain or candidates
+
+
+def _drop_duplicates(safetensors: list[str]) -> list[str]:
+    # NOTE: some repos (Mistral's) ship the same weights twice: model*.safetensors for transformers and
+    # consolidated*.safetensors for their own loader. Fetch only the transformers copy.
+    if any(_name(f).startswith("model") for f in safetensors):
+        return [f for f in safetensors if not _name(f).startswith("consolidated")]
+    return safetensors
+
+
+def _parent(path: str) -> str:
+    return path.rpartition("/")[0]
+
+
+def _name(path: str) -> str:
+    return path.rpartition("/")[2]

@@ -1,0 +1,173 @@
+"""Before downloading anything: how big is the model, and does it fit this host and the spec's limits?
+
+Sizes come from the repo listing (or the folder), parameters from safetensors headers (byte ranges on
+the hub, never the weights), else config.json, else file sizes. A model cached on disk is checked
+without any request to the hub, so preflight works offline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from berth.errors import DownloadFailed, ModelNotFound, ModelTooLarge
+from berth.sources import host, hub
+from berth.sources.listing import Listing, local_listing
+from berth.sources.params import count_parameters, memory_by_dtype
+from berth.sources.policy import Selection, select_files
+from berth.sources.types import PreflightReport, ResolvedSource, SourceKind
+from berth.spec import DeploymentSpec, DType
+
+GB = 1_000_000_000  # limits are in decimal gigabytes, as the hub shows model sizes
+
+
+def preflight(
+    spec: DeploymentSpec,
+    source: ResolvedSource,
+    *,
+    device: str | None = None,
+    free_memory_bytes: int | None = None,
+) -> PreflightReport:
+    """Measure the model and say whether it fits; `check_preflight` turns a misfit into an error.
+
+    `device` defaults to `spec.device` (`auto`: CUDA when NVML sees a GPU); `free_memory_bytes`
+    defaults to the available RAM (cpu) or the GPU's free memory (cuda, when NVML is installed).
+    Raises `PolicyRefused` for pickle-only or remote-code models the spec does not allow.
+    """
+    device = host.resolve_device(device or spec.device)
+    dtype = _load_dtype(spec, device)
+    if source.kind is SourceKind.PYTHON:
+        return PreflightReport(parameters=None, download_bytes=0, dtype=dtype, device=device)
+    if source.kind is SourceKind.ONNX:
+        return _onnx(spec, source, device, free_memory_bytes)
+    if source.kind is SourceKind.LOCAL:
+        if source.path is None or not source.path.is_dir():
+            raise ModelNotFound(f"model folder {str(source.path)!r} does not exist; check model.source")
+        listing = local_listing(source.path)
+        return _measure(spec, listing, select_files(listing, spec), device, dtype, free_memory_bytes)
+    return _hub(spec, source, device, dtype, free_memory_bytes)
+
+
+def check_preflight(report: PreflightReport) -> None:
+    """Raise `ModelTooLarge` with every reason (each says what to do) when the model does not fit."""
+    if not report.fits:
+        raise ModelTooLarge(" Also, ".join(report.reasons))
+
+
+def _hub(
+    spec: DeploymentSpec, source: ResolvedSource, device: str, dtype: str, free_memory_bytes: int | None
+) -> PreflightReport:
+    repo_id, revision = source.repo_id or source.reference, source.revision or "main"
+    cached = hub.cached_repo(repo_id, revision)
+    if cached is not None:
+        selection = select_files(cached.listing, spec)
+        if not cached.missing(selection.files):
+            return _measure(spec, cached.listing, selection, device, dtype, free_memory_bytes)
+    if hub.offline():
+        raise DownloadFailed(hub.offline_message(repo_id))
+    repo = hub.remote_repo(repo_id, revision)
+    selection = select_files(repo.listing, spec)
+    to_fetch = repo.listing.size_of(repo.missing(selection.files))
+    report = _measure(spec, repo.listing, selection, device, dtype, free_memory_bytes, to_fetch=to_fetch)
+    free = host.free_disk(hub.cache_dir())
+    if to_fetch > free:
+        reason = (
+            f"the model needs {_size(to_fetch)} of disk in the Hugging Face cache ({hub.cache_dir()}) "
+            f"but only {_size(free)} is free; free some disk space or point HF_HOME at a bigger disk."
+        )
+        return replace(report, fits=False, reasons=(*report.reasons, reason))
+    return report
+
+
+def _measure(
+    spec: DeploymentSpec,
+    listing: Listing,
+    selection: Selection,
+    device: str,
+    dtype: str,
+    free_memory_bytes: int | None,
+    *,
+    to_fetch: int = 0,
+) -> PreflightReport:
+    count = count_parameters(listing, selection.weights)
+    memory = memory_by_dtype(count.parameters)
+    download = listing.size_of(selection.files)
+    reasons = _limit_reasons(spec, max(download, count.stored_bytes or 0), memory.get(dtype), dtype, device)
+    reasons += _free_memory_reasons(memory.get(dtype), dtype, device, free_memory_bytes)
+    return PreflightReport(
+        parameters=count.parameters,
+        download_bytes=download,
+        memory_bytes=memory,
+        dtype=dtype,
+        device=device,
+        fits=not reasons,
+        reasons=reasons,
+        basis=count.basis,
+        cached=to_fetch == 0,
+    )
+
+
+def _onnx(
+    spec: DeploymentSpec, source: ResolvedSource, device: str, free_memory_bytes: int | None
+) -> PreflightReport:
+    path = source.path
+    if path is None or not path.is_file():
+        raise ModelNotFound(f"ONNX file {str(path)!r} does not exist; check model.source")
+    # External weights (model.onnx_data / model.onnx.data) sit beside the graph.
+    size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
+    parameters = size // 4  # ONNX graphs are loaded as stored; float32 is the common case
+    memory = memory_by_dtype(parameters)
+    reasons = _limit_reasons(spec, size, size, "float32", device)
+    reasons += _free_memory_reasons(size, "float32", device, free_memory_bytes)
+    return PreflightReport(
+        parameters=parameters,
+        download_bytes=size,
+        memory_bytes=memory,
+        dtype="float32",
+        device=device,
+        fits=not reasons,
+        reasons=reasons,
+        basis="file-size",
+        cached=True,
+    )
+
+
+def _limit_reasons(
+    spec: DeploymentSpec, size: int, memory: int | None, dtype: str, device: str
+) -> tuple[str, ...]:
+    reasons = []
+    max_size = spec.limits.max_model_size_gb
+    if size > max_size * GB:
+        reasons.append(
+            f"the model is {_size(size)}, over limits.max_model_size_gb ({max_size:g} GB); "
+            "raise limits.max_model_size_gb or pick a smaller model."
+        )
+    max_memory = spec.limits.max_memory_gb
+    if memory is not None and memory > max_memory * GB:
+        smaller = " a smaller dtype (float16) or" if dtype == "float32" else ""
+        reasons.append(
+            f"the model's weights need {_size(memory)} of memory in {dtype}, over limits.max_memory_gb "
+            f"({max_memory:g} GB); raise limits.max_memory_gb, or pick{smaller} a smaller model."
+        )
+    return tuple(reasons)
+
+
+def _free_memory_reasons(memory: int | None, dtype: str, device: str, free: int | None) -> tuple[str, ...]:
+    if free is None:
+        free = host.free_memory(device)
+    if memory is None or free is None or memory <= free:
+        return ()
+    smaller = " a smaller dtype (float16) or" if dtype == "float32" else ""
+    return (
+        f"the model's weights need {_size(memory)} in {dtype} but only {_size(free)} is free on {device}; "
+        f"free some memory, or pick{smaller} a smaller model.",
+    )
+
+
+def _load_dtype(spec: DeploymentSpec, device: str) -> str:
+    if spec.dtype is not DType.AUTO:
+        return spec.dtype.value
+    return "float16" if device.startswith("cuda") else "float32"
+
+
+def _size(n: int) -> str:
+    return f"{n / GB:.1f} GB" if n >= GB // 10 else f"{n / 1_000_000:.1f} MB"
