@@ -30,6 +30,21 @@ class WorkerProcess:
     stderr_path: Path
     events: list[Event] = field(default_factory=list)
     stdout_lines: list[str] = field(default_factory=list)
+    _reader: threading.Thread = field(init=False)
+
+    def follow(self) -> None:
+        """Read event lines until the process closes stdout; start once, in a thread."""
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        with self.process.stdout:
+            for line in self.process.stdout:
+                self.stdout_lines.append(line)
+                event = parse_event_line(line)
+                if event is not None:
+                    self.events.append(event)
 
     @property
     def url(self) -> str:
@@ -49,7 +64,9 @@ class WorkerProcess:
         raise AssertionError(f"worker not ready after {timeout_s} s:\n{self.stderr()}")
 
     def wait_exit(self, timeout_s: float = 120) -> int:
-        return self.process.wait(timeout=timeout_s)
+        code = self.process.wait(timeout=timeout_s)
+        self._reader.join(timeout=5)
+        return code
 
     def stop(self) -> int:
         if self.process.poll() is None:
@@ -59,38 +76,33 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self._reader.join(timeout=5)
         return self.process.returncode
 
     def stderr(self) -> str:
         return self.stderr_path.read_text(errors="replace")
 
 
-def launch_worker(spec: dict[str, Any], tmp_path: Path, *, port: int | None = None, env: dict[str, str] | None = None) -> WorkerProcess:
+def launch_worker(
+    spec: dict[str, Any], tmp_path: Path, *, port: int | None = None, env: dict[str, str] | None = None
+) -> WorkerProcess:
     """Start `python -m berth.worker` on a spec; its events are collected as they arrive."""
     spec_file = tmp_path / f"{spec.get('name', 'spec')}.yaml"
     spec_file.write_text(yaml.safe_dump(spec))
     port = port or free_port()
     stderr_path = tmp_path / f"{spec.get('name', 'worker')}-{port}.log"
     process_env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), **(env or {})}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "berth.worker", str(spec_file), "--port", str(port)],
-        cwd=REPO,
-        env=process_env,
-        stdout=subprocess.PIPE,
-        stderr=stderr_path.open("w"),
-        text=True,
-    )
+    with stderr_path.open("w") as stderr:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "berth.worker", str(spec_file), "--port", str(port)],
+            cwd=REPO,
+            env=process_env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
     worker = WorkerProcess(process, port, stderr_path)
-
-    def follow() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            worker.stdout_lines.append(line)
-            event = parse_event_line(line)
-            if event is not None:
-                worker.events.append(event)
-
-    threading.Thread(target=follow, daemon=True).start()
+    worker.follow()
     return worker
 
 

@@ -102,7 +102,11 @@ def test_a_busy_port_is_a_clear_error(tmp_path: Path, workers: list[WorkerProces
     [
         ({"name": "bad", "model": {"source": "/no/such/folder"}}, 3, "/no/such/folder"),
         ({"name": "bad", "model": {"source": "tests.predictors:Missing"}, "runtime": "python"}, 3, "Missing"),
-        ({"name": "bad", "model": {"source": "tests.predictors:BrokenAtLoad"}, "runtime": "python"}, 1, "log"),
+        (
+            {"name": "bad", "model": {"source": "tests.predictors:BrokenAtLoad"}, "runtime": "python"},
+            1,
+            "weights file missing",
+        ),
     ],
 )
 def test_start_up_failures_exit_with_a_reason(

@@ -58,7 +58,11 @@ def test_predict_gives_embeddings_that_rank_a_paraphrase_first(minilm: WorkerPro
 def test_v2_infer_returns_a_batch_of_fp32_embeddings(minilm: WorkerProcess) -> None:
     metadata = httpx.get(f"{minilm.url}/v2/models/minilm").json()
     assert metadata["inputs"][0]["datatype"] == "BYTES"
-    request = {"inputs": [{"name": metadata["inputs"][0]["name"], "shape": [2], "datatype": "BYTES", "data": SENTENCES[:2]}]}
+    request = {
+        "inputs": [
+            {"name": metadata["inputs"][0]["name"], "shape": [2], "datatype": "BYTES", "data": SENTENCES[:2]}
+        ]
+    }
     response = httpx.post(f"{minilm.url}/v2/models/minilm/infer", json=request, timeout=30)
     assert response.status_code == 200, response.text
     [output] = response.json()["outputs"]
@@ -69,7 +73,9 @@ def test_v2_infer_returns_a_batch_of_fp32_embeddings(minilm: WorkerProcess) -> N
 
 
 def test_openai_embeddings_match_predict(minilm: WorkerProcess) -> None:
-    response = httpx.post(f"{minilm.url}/v1/embeddings", json={"model": "minilm", "input": SENTENCES[3]}, timeout=30)
+    response = httpx.post(
+        f"{minilm.url}/v1/embeddings", json={"model": "minilm", "input": SENTENCES[3]}, timeout=30
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     vector = np.array(body["data"][0]["embedding"], dtype=np.float32)

@@ -9,10 +9,12 @@ listening worker is a ready worker.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import uvicorn
@@ -126,6 +128,19 @@ def bind(host: str, port: int | None, pool: range) -> socket.socket:
     )
 
 
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # NOTE: uvicorn re-raises SIGTERM once it has shut down, killing the process before it frees
+        # the model; a worker that drained cleanly should exit 0 instead.
+        originals = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in originals.items():
+                signal.signal(sig, handler)
+
+
 async def _serve(
     spec: DeploymentSpec,
     settings: Settings,
@@ -145,7 +160,7 @@ async def _serve(
         timeout_graceful_shutdown=int(spec.limits.request_timeout_s) + 1,
         timeout_keep_alive=30,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
     host, port = sock.getsockname()[:2]
     endpoint = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
 

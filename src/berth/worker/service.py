@@ -26,6 +26,7 @@ class ModelService:
         self.runtime = runtime
         self.executor = executor
         self.name = spec.name
+        self.revision = runtime.model.revision  # the hub commit served, when the model came from a hub
         self.timeout_s = spec.limits.request_timeout_s
         self.batcher = Batcher(
             runtime,

@@ -79,7 +79,7 @@ def v2_routes(service: ModelService, guard: Guard) -> list[Route]:
         return json_response(
             {
                 "name": service.name,
-                "versions": [],
+                "versions": [service.revision] if service.revision else [],
                 "platform": f"berth/{service.runtime.name}",
                 "inputs": [_describe(t) for t in signature.inputs],
                 "outputs": [_describe(t) for t in signature.outputs],
