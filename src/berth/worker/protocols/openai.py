@@ -169,18 +169,21 @@ async def _complete(
 ) -> dict[str, Any]:
     outputs = await service.predict(service.check_inputs(prompts, "body.prompt"), params)
     choices = []
-    completion_tokens = 0
+    prompt_tokens = completion_tokens = 0
     for index, output in enumerate(outputs):
         text, stopped = _cut_at_stop(str(output["generated_text"]), stop)
-        completion_tokens += service.runtime.count_tokens(text)
-        reason = _finish_reason(service, text, params, stopped)
+        # Generation runtimes report their own token counts and finish reason; others are estimated.
+        prompt_tokens += output.get("prompt_tokens", service.runtime.count_tokens(prompts[index]))
+        completion_tokens += output.get("completion_tokens", service.runtime.count_tokens(text))
+        reason = (
+            "stop" if stopped else output.get("finish_reason") or _finish_reason(service, text, params, False)
+        )
         if chat:
             choices.append(
                 {"index": index, "message": {"role": "assistant", "content": text}, "finish_reason": reason}
             )
         else:
             choices.append({"index": index, "text": text, "logprobs": None, "finish_reason": reason})
-    prompt_tokens = sum(service.runtime.count_tokens(p) for p in prompts)
     return {
         "id": f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex}",
         "object": "chat.completion" if chat else "text_completion",

@@ -1,0 +1,1 @@
+"""Example predictors for berth's python runtime: `berth deploy examples.predictors:WordCounter`."""

