@@ -26,7 +26,7 @@ test: lint
 	$(BIN)/python -m pytest
 
 bench: install
-	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/bench.sh
+	bash scripts/bench.sh $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-bench .pytest_cache .mypy_cache .ruff_cache artifacts

@@ -19,7 +19,12 @@ def spec_with(**fields: Any) -> dict[str, Any]:
 def test_defaults_follow_the_design() -> None:
     spec = parse_spec(MINIMAL)
     assert spec.model.revision == "main"
-    assert (spec.task, spec.runtime, spec.device, spec.dtype) == (Task.AUTO, RuntimeName.AUTO, "auto", DType.AUTO)
+    assert (spec.task, spec.runtime, spec.device, spec.dtype) == (
+        Task.AUTO,
+        RuntimeName.AUTO,
+        "auto",
+        DType.AUTO,
+    )
     assert spec.replicas == 1
     assert (spec.batching.max_batch_size, spec.batching.max_latency_ms) == (32, 5)
     assert spec.limits.max_request_bytes == 1_048_576
@@ -73,9 +78,15 @@ def test_json_files_load_too(tmp_path: Path) -> None:
         ({"model": {"source": "x"}}, "spec.name: Field required"),
         ({"name": "x"}, "spec.model: Field required"),
         (spec_with(model={"source": "  "}), "spec.model.source"),
-        (spec_with(model={"source": "x", "revison": "v1"}), "spec.model.revison: unknown field (did you mean 'revision'?)"),
+        (
+            spec_with(model={"source": "x", "revison": "v1"}),
+            "spec.model.revison: unknown field (did you mean 'revision'?)",
+        ),
         (spec_with(batchng={}), "spec.batchng: unknown field (did you mean 'batching'?)"),
-        (spec_with(limits={"max_queu": 3}), "spec.limits.max_queu: unknown field (did you mean 'max_queue'?)"),
+        (
+            spec_with(limits={"max_queu": 3}),
+            "spec.limits.max_queu: unknown field (did you mean 'max_queue'?)",
+        ),
         (spec_with(task="translation"), "spec.task"),
         (spec_with(runtime="tensorrt"), "spec.runtime"),
         (spec_with(device="gpu"), "spec.device: 'gpu' is not a device"),

@@ -1,0 +1,708 @@
+"""Serving benchmark: berth's worker and LitServe against the raw in-process limit, in one run.
+
+    .venv/bin/python benchmarks/serve.py [--duration 10] [--concurrency 1,8,32,64] [--skip-litserve] [--json]
+
+Order, one thing at a time so that nothing shares the two cores with what is being measured:
+  1. raw: SentenceTransformer.encode on batches of 1..64 in a subprocess (benchmarks/raw_encode.py);
+  2. berth: `python -m berth.worker SPEC --port P`, then wrk at each concurrency (warm-up pass first);
+  3. LitServe: benchmarks/litserve_server.py from .venv-bench (made by scripts/bench-env.sh), same load;
+  4. raw again at batch 1 and the best batch, to show how far the machine drifted during the run.
+Prints a Markdown table of ratios and PASS/FAIL target lines (targets are reported, never asserted), and
+writes both to artifacts/bench/serve-latest.{md,json}. Servers live on 127.0.0.1 on free ports and are
+stopped by process group on exit, Ctrl-C included. About 3 minutes with the defaults (up to 4 when
+it has to wait for other processes to finish).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import psutil
+import yaml
+
+from corpus import EMBEDDING_DIM, SENTENCES, minilm_path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = ROOT / "benchmarks"
+ARTIFACTS = ROOT / "artifacts" / "bench"
+WRK_SCRIPT = BENCH_DIR / "wrk_post.lua"
+READY_TIMEOUT_S = 120.0
+
+# Targets (DESIGN.md "Performance notes"): reported as PASS/FAIL lines, never asserted.
+TARGET_THROUGHPUT_RATIO = 0.85  # berth at 64 clients vs raw best-batch
+TARGET_LATENCY_OVERHEAD_MS = 2.0  # berth p50 at 1 client minus raw batch-1 p50
+TARGET_RSS_MB = 530.0  # worker RSS after the run (1.2x a bare process with the model, ~445 MB)
+TARGET_RSS_GROWTH = 0.05  # worker RSS growth from ready to the end of the run
+EMBEDDING_TOLERANCE = 1e-4  # a server must return what encode() returns, not merely something fast
+NOISE_LIMIT_CORES = 0.15  # CPU that other processes may take during a measurement before we warn
+QUIET_WAIT_S = 20.0  # how long to wait, before each phase, for other processes to finish
+
+
+@dataclass
+class Pass:
+    """One measured wrk pass against one server at one concurrency."""
+
+    server: str
+    clients: int
+    rps: float  # successful (status < 400) responses per second
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: dict[str, int]
+    wrk_cpu: float  # cores the load generator used (of 2): its share is taken from the server
+    server_cpu: float  # cores the server's process tree used
+    other_cpu: float  # cores used by anything else on the machine: noise, should be ~0
+    rss_start_mb: float  # server process tree RSS after the warm-up pass, and after the measured pass
+    rss_end_mb: float
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+
+@dataclass
+class ServerRun:
+    name: str
+    passes: list[Pass] = field(default_factory=list)
+    rss_ready_mb: float | None = None
+    embedding_max_diff: float | None = None  # vs the raw reference embedding of SENTENCES[0]
+    failure: str | None = None
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def free_port() -> int:
+    """A port the kernel just handed out on 127.0.0.1; the server binds it a moment later."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_env() -> dict[str, str]:
+    # Offline: the model folder is complete and no hub is reachable; a lookup would only add latency.
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """Stops a server and every process it started, and waits until they are all gone.
+
+    LitServe forks an inference process and API processes; one of them still burning CPU while the
+    next measurement starts would be charged to that measurement.
+    """
+    try:
+        procs = tree(proc.pid)
+    except psutil.NoSuchProcess:
+        procs = []
+    # start_new_session=True made the server's PID its process-group id: this signal reaches its
+    # children and nothing else.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    _, alive = psutil.wait_procs(procs, timeout=15)
+    for p in alive:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+    psutil.wait_procs(alive, timeout=5)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> float:
+    """Polls `url` until it answers 200; returns seconds from start. Fails fast if the process dies."""
+    started = time.monotonic()
+    while time.monotonic() - started < READY_TIMEOUT_S:
+        if proc.poll() is not None:
+            raise RuntimeError(f"exited with code {proc.returncode} before ready:\n{log_tail(log)}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return time.monotonic() - started
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"not ready after {READY_TIMEOUT_S:.0f} s:\n{log_tail(log)}")
+
+
+@contextlib.contextmanager
+def running_server(
+    name: str, cmd: list[str], ready_path: str, port: int
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Starts a server, waits for readiness, and always stops it again."""
+    log = ARTIFACTS / "logs" / f"{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=server_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        took = wait_ready(f"http://127.0.0.1:{port}{ready_path}", proc, log)
+        progress(f"{name}: ready in {took:.1f} s (pid {proc.pid}, log {log.relative_to(ROOT)})")
+        yield proc
+    finally:
+        stop_group(proc)
+
+
+def tree(pid: int) -> list[psutil.Process]:
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+def tree_cpu_s(pid: int) -> float:
+    total = 0.0
+    for p in tree(pid):
+        with contextlib.suppress(psutil.Error):
+            t = p.cpu_times()
+            total += t.user + t.system
+    return total
+
+
+def tree_rss_mb(pid: int) -> float:
+    total = 0
+    for p in tree(pid):
+        with contextlib.suppress(psutil.Error):
+            total += p.memory_info().rss
+    return total / 2**20
+
+
+def wait_for_quiet(label: str, report: dict[str, Any], limit_s: float = QUIET_WAIT_S) -> None:
+    """Waits (up to `limit_s`) for the machine to go idle before a phase, and records how busy it was.
+
+    With 2 cores, anything else running (a test suite, a lingering process) moves results by tens of
+    percent; the report carries this number so that a noisy run can be recognised as one.
+    """
+    for p in psutil.process_iter():  # primes per-process CPU counters for the report of hogs below
+        with contextlib.suppress(psutil.Error):
+            p.cpu_percent(None)
+    started = time.monotonic()
+    busy = psutil.cpu_percent(interval=1.0)
+    while busy > 10 and time.monotonic() - started < limit_s:
+        busy = psutil.cpu_percent(interval=1.0)
+    report.setdefault("busy_before", {})[label] = busy
+    if busy > 10:
+        hogs = sorted(
+            psutil.process_iter(["pid", "name", "cpu_percent"]), key=lambda p: -(p.info["cpu_percent"] or 0)
+        )
+        names = ", ".join(f"{p.info['name']}({p.info['pid']})" for p in hogs[:3])
+        progress(f"warning: machine {busy:.0f}% busy before {label}; top processes: {names}")
+
+
+class CpuWatch:
+    """CPU cores used over a block, by the whole machine and by the children reaped inside it.
+
+    `machine - children - server` is what anything else on the machine took during a measurement:
+    with 2 cores, a test suite or a type checker running beside the benchmark skews it by tens of
+    percent, so the report shows it rather than leave a noisy run looking like a regression.
+    """
+
+    machine = children = wall = 0.0
+
+    def __enter__(self) -> CpuWatch:
+        self._machine, self._children = busy_cpu_s(), children_cpu_s()
+        self._t0 = time.monotonic()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = max(time.monotonic() - self._t0, 1e-9)
+        self.machine = (busy_cpu_s() - self._machine) / self.wall
+        self.children = (children_cpu_s() - self._children) / self.wall
+
+
+def busy_cpu_s() -> float:
+    t = psutil.cpu_times()  # on Linux guest time is already inside user; steal is not ours
+    return float(t.user + t.nice + t.system + getattr(t, "irq", 0.0) + getattr(t, "softirq", 0.0))
+
+
+def children_cpu_s() -> float:
+    """CPU seconds of this process's waited-for children: a finished wrk or raw_encode.py run."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def progress(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- raw baseline
+
+
+def run_raw(batches: list[int], seconds: float) -> dict[str, Any]:
+    """benchmarks/raw_encode.py in its own process: no server threads, no shared torch state."""
+    cmd = [sys.executable, str(BENCH_DIR / "raw_encode.py"), "--batches", ",".join(map(str, batches))]
+    cmd += ["--seconds", str(seconds)]
+    with CpuWatch() as watch:
+        out = subprocess.run(cmd, env=server_env(), capture_output=True, text=True, timeout=300, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"raw_encode.py failed:\n{out.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    result["other_cpu"] = max(0.0, watch.machine - watch.children)
+    return result
+
+
+# --------------------------------------------------------------------------- load
+
+
+def request_bodies() -> list[str]:
+    return [json.dumps({"text": s}) for s in SENTENCES]
+
+
+def run_wrk(url: str, clients: int, seconds: float) -> tuple[dict[str, Any], CpuWatch]:
+    """One wrk pass: its JSON summary (see wrk_post.lua) and the CPU that wrk and the machine used."""
+    # One wrk thread, whatever the concurrency: a single epoll thread drives 64 connections at these
+    # rates (a few hundred req/s) using a few percent of a core, while every extra runnable thread
+    # on a 2-core machine competes with torch's two compute threads in the server.
+    cmd = ["wrk", "-t1", f"-c{clients}", f"-d{seconds:g}s", "--timeout", "10s", "-s", str(WRK_SCRIPT), url]
+    cmd += ["--", *request_bodies()]
+    with CpuWatch() as watch:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    match = re.search(r"^WRK_JSON (\{.*\})$", out.stdout, re.MULTILINE)
+    if out.returncode != 0 or not match:
+        raise RuntimeError(f"wrk failed (rc {out.returncode}):\n{out.stdout[-1500:]}\n{out.stderr[-1500:]}")
+    return json.loads(match.group(1)), watch
+
+
+def measure_pass(name: str, url: str, pid: int, clients: int, seconds: float, warmup: float) -> Pass:
+    if warmup > 0:  # fills the batcher's and the allocator's steady state at this concurrency
+        run_wrk(url, clients, warmup)
+    rss_start, cpu_before = tree_rss_mb(pid), tree_cpu_s(pid)
+    summary, watch = run_wrk(url, clients, seconds)
+    server_cpu = (tree_cpu_s(pid) - cpu_before) / watch.wall
+    errors = {k: int(summary[k]) for k in ("connect", "read", "write", "status", "timeout")}
+    ok = summary["requests"] - errors["status"]
+    return Pass(
+        server=name,
+        clients=clients,
+        rps=ok / (summary["duration_us"] / 1e6),
+        p50_ms=summary["p50_us"] / 1000,
+        p99_ms=summary["p99_us"] / 1000,
+        requests=int(summary["requests"]),
+        errors=errors,
+        wrk_cpu=watch.children,
+        server_cpu=server_cpu,
+        other_cpu=max(0.0, watch.machine - watch.children - server_cpu),
+        rss_start_mb=rss_start,
+        rss_end_mb=tree_rss_mb(pid),
+    )
+
+
+def post_json(url: str, body: dict[str, Any]) -> Any:
+    req = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def embedding_of(server: str, payload: Any) -> list[float]:
+    """The one embedding in a /predict response; raises if the shape is not the documented one."""
+    if server == "berth":
+        if not (isinstance(payload, dict) and payload.get("status") == "success"):
+            raise RuntimeError(f"unexpected berth response: {str(payload)[:300]}")
+        payload = payload["result"]
+        if isinstance(payload, list) and len(payload) == 1 and isinstance(payload[0], list):
+            payload = payload[0]  # DESIGN's shape: one row per input, [[...384 floats]]
+    if not (isinstance(payload, list) and len(payload) == EMBEDDING_DIM):
+        raise RuntimeError(f"unexpected {server} embedding: {str(payload)[:300]}")
+    return [float(x) for x in payload]
+
+
+def measure_server(run: ServerRun, cmd: list[str], ready_path: str, port: int, args: Args) -> None:
+    url = f"http://127.0.0.1:{port}/predict"
+    wait_for_quiet(run.name, args.report)
+    with running_server(run.name, cmd, ready_path, port) as proc:
+        embedding = embedding_of(run.name, post_json(url, {"text": SENTENCES[0]}))
+        run.embedding_max_diff = max(abs(a - b) for a, b in zip(embedding, args.reference, strict=True))
+        run.rss_ready_mb = tree_rss_mb(proc.pid)
+        for clients in args.concurrency:
+            result = measure_pass(run.name, url, proc.pid, clients, args.duration, args.warmup)
+            progress(
+                f"{run.name} c={clients}: {result.rps:.1f} req/s, p50 {result.p50_ms:.1f} ms, "
+                f"p99 {result.p99_ms:.1f} ms, errors {result.error_count}, "
+                f"server {result.server_cpu:.2f} cores, wrk {result.wrk_cpu:.2f} cores"
+            )
+            run.passes.append(result)
+            if proc.poll() is not None:
+                raise RuntimeError(f"exited with code {proc.returncode} during the c={clients} pass")
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass
+class Args:
+    duration: float
+    warmup: float
+    raw_seconds: float
+    concurrency: list[int]
+    skip_litserve: bool
+    nice: int
+    json: bool
+    berth_python: str
+    litserve_python: str
+    reference: list[float] = field(default_factory=list)  # raw embedding of SENTENCES[0]
+    report: dict[str, Any] = field(default_factory=dict)  # shared with main, for busy_before
+
+
+def fmt(value: float | None, spec: str = ".1f") -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    return "—" if a is None or not b else f"{a / b:.2f}x"
+
+
+def pass_at(run: ServerRun | None, clients: int) -> Pass | None:
+    return next((p for p in run.passes if p.clients == clients), None) if run else None
+
+
+def baseline(raw: dict[str, Any], raw_end: dict[str, Any] | None) -> tuple[float, float]:
+    """Raw best-batch req/s and batch-1 p50: the mean of the start and end measurements, when both exist.
+
+    Bracketing the servers between two raw runs halves the effect of a drift in machine speed during
+    the run (shared hosts drift by 10-20 % over minutes) and shows how large that drift was.
+    """
+    best, p50 = raw["best_rps"], raw["batch1_p50_ms"]
+    if raw_end:
+        end = {r["batch"]: r for r in raw_end["batches"]}
+        best = (best + end[raw["best_batch"]]["rps"]) / 2
+        if 1 in end:
+            p50 = (p50 + end[1]["p50_ms"]) / 2
+    return best, p50
+
+
+def raw_section(raw: dict[str, Any], raw_end: dict[str, Any] | None) -> list[str]:
+    end = {r["batch"]: r for r in raw_end["batches"]} if raw_end else {}
+    lines = [
+        "| batch | req/s | p50 ms | CPU (cores) | req/s at end | p50 ms at end |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in raw["batches"]:
+        e = end.get(r["batch"])
+        lines.append(
+            f"| {r['batch']} | {r['rps']:.1f} | {r['p50_ms']:.1f} | {r['cores']:.2f} | "
+            f"{fmt(e and e['rps'])} | {fmt(e and e['p50_ms'])} |"
+        )
+    best, p50 = baseline(raw, raw_end)
+    lines += [
+        "",
+        f"Raw best-batch throughput (batch {raw['best_batch']}): **{best:.1f} req/s**; "
+        f"raw batch-1 p50: **{fmt(p50, '.2f')} ms** (mean of start and end of run; "
+        f"torch {raw['torch']}, {raw['torch_threads']} threads).",
+    ]
+    return lines
+
+
+def load_section(
+    berth: ServerRun | None, lite: ServerRun | None, raw_best: float, clients: list[int]
+) -> list[str]:
+    lines = [
+        "| clients | berth req/s | p50 ms | p99 ms | errors | LitServe req/s | p50 ms | p99 ms | errors "
+        "| berth / raw | LitServe / raw | berth / LitServe |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for c in clients:
+        b, lt = pass_at(berth, c), pass_at(lite, c)
+        cells = [str(c)]
+        for p in (b, lt):
+            cells += (
+                ["—"] * 4 if p is None else [fmt(p.rps), fmt(p.p50_ms), fmt(p.p99_ms), str(p.error_count)]
+            )
+        b_rps, lt_rps = (b.rps if b else None), (lt.rps if lt else None)
+        cells += [ratio(b_rps, raw_best), ratio(lt_rps, raw_best), ratio(b_rps, lt_rps)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def cpu_section(runs: list[ServerRun], report: dict[str, Any]) -> list[str]:
+    lines = [
+        "| phase | clients | measured CPU (cores of 2) | wrk CPU | other processes' CPU |",
+        "|---|---:|---:|---:|---:|",
+        f"| raw | — | — | — | {report['raw']['other_cpu']:.2f} |",
+    ]
+    for run in runs:
+        for p in run.passes:
+            row = [run.name, str(p.clients), f"{p.server_cpu:.2f}", f"{p.wrk_cpu:.2f}", f"{p.other_cpu:.2f}"]
+            lines.append("| " + " | ".join(row) + " |")
+    if report.get("raw_end"):
+        lines.append(f"| raw re-check | — | — | — | {report['raw_end']['other_cpu']:.2f} |")
+    return lines
+
+
+def noise(runs: list[ServerRun], report: dict[str, Any]) -> float:
+    """The most CPU that other processes took during any measured phase, in cores."""
+    phases = [report["raw"], report.get("raw_end") or {}]
+    others = [p.other_cpu for r in runs for p in r.passes] + [ph.get("other_cpu", 0.0) for ph in phases]
+    return max(others, default=0.0)
+
+
+def targets(
+    berth: ServerRun | None, raw_best: float, raw_p50: float | None, other_cpu: float
+) -> list[tuple[str, str]]:
+    """(PASS|FAIL|SKIP|WARN, sentence) for each DESIGN.md target, after a word on the run's noise."""
+    out: list[tuple[str, str]] = []
+    if other_cpu > NOISE_LIMIT_CORES:
+        out.append(
+            ("WARN", f"other processes took up to {other_cpu:.2f} cores while measuring: rerun when idle")
+        )
+    if berth is None or not berth.passes:
+        why = berth.failure.splitlines()[0] if berth and berth.failure else "skipped"
+        return [*out, ("SKIP", f"berth targets: berth was not measured ({why})")]
+    p64, p1 = pass_at(berth, 64), pass_at(berth, 1)
+    if p64:
+        r = p64.rps / raw_best
+        out.append(
+            (
+                verdict(r >= TARGET_THROUGHPUT_RATIO),
+                f"berth at 64 clients ≥ {TARGET_THROUGHPUT_RATIO}x raw best-batch: {r:.2f}x",
+            )
+        )
+    else:
+        out.append(("SKIP", "berth at 64 clients: 64 not in --concurrency"))
+    if p1 and raw_p50 is not None:
+        d = p1.p50_ms - raw_p50
+        out.append(
+            (
+                verdict(d <= TARGET_LATENCY_OVERHEAD_MS),
+                f"berth p50 at 1 client within {TARGET_LATENCY_OVERHEAD_MS:g} ms of raw batch-1: {d:+.2f} ms",
+            )
+        )
+    else:
+        out.append(("SKIP", "berth 1-client latency: 1 not in --concurrency"))
+    errors = sum(p.error_count for p in berth.passes)
+    out.append((verdict(errors == 0), f"berth: zero errors over all passes: {errors}"))
+    diff = berth.embedding_max_diff
+    if diff is not None:
+        same = diff <= EMBEDDING_TOLERANCE
+        out.append((verdict(same), f"berth returns the raw model's embedding: max |Δ| {diff:.1e}"))
+    out.append(memory_target(berth.passes[-1], max(p.rss_end_mb for p in berth.passes)))
+    return out
+
+
+def memory_target(last: Pass, peak_mb: float) -> tuple[str, str]:
+    """DESIGN: the worker stays within ~1.2x of a bare process with the model (530 MB), and flat.
+
+    Flatness is judged over the last pass (the highest concurrency, so full batches), from the end
+    of its warm-up: before that, RSS rises with batch size as torch's allocator caches bigger
+    activations, which is growth but not a leak.
+    """
+    growth = last.rss_end_mb / last.rss_start_mb - 1
+    ok = peak_mb <= TARGET_RSS_MB and growth < TARGET_RSS_GROWTH
+    return (
+        verdict(ok),
+        f"berth worker RSS peak ≤ {TARGET_RSS_MB:.0f} MB and flat (< {TARGET_RSS_GROWTH:.0%}) over the "
+        f"{last.clients}-client pass: peak {peak_mb:.0f} MB, "
+        f"{last.rss_start_mb:.0f} → {last.rss_end_mb:.0f} MB ({growth:+.1%})",
+    )
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def render(report: dict[str, Any], runs: list[ServerRun], args: Args) -> str:
+    raw, raw_end = report["raw"], report["raw_end"]
+    raw_best, raw_p50 = baseline(raw, raw_end)
+    by_name = {r.name: r for r in runs}
+    berth, lite = by_name.get("berth"), by_name.get("litserve")
+    lines = [
+        "# berth serving benchmark",
+        "",
+        f"all-MiniLM-L6-v2 on CPU ({os.cpu_count()} cores), {len(SENTENCES)} short sentences; "
+        f"wrk -t1, {args.duration:g} s per pass after a {args.warmup:g} s warm-up; "
+        f"niceness {report['nice']}; {report['started']}.",
+        "",
+        "## Raw in-process limit (SentenceTransformer.encode, one model thread)",
+        "",
+        *raw_section(raw, raw_end),
+        "",
+        "## Over HTTP",
+        "",
+        *load_section(berth, lite, raw_best, args.concurrency),
+        "",
+    ]
+    p1 = pass_at(berth, 1)
+    if p1 and raw_p50 is not None:
+        lines += [f"At 1 client: berth p50 - raw batch-1 p50 = **{p1.p50_ms - raw_p50:+.2f} ms**.", ""]
+    for run in runs:
+        if run.embedding_max_diff is not None:
+            lines.append(f"- {run.name}: embedding max |Δ| vs raw = {run.embedding_max_diff:.1e}")
+        if run.rss_ready_mb and run.passes:
+            series = ", ".join(f"c={p.clients} {p.rss_end_mb:.0f}" for p in run.passes)
+            lines.append(f"- {run.name}: RSS MB (process tree): ready {run.rss_ready_mb:.0f}, after {series}")
+        if run.failure:
+            lines += [f"- {run.name}: **failed**:", "", "```", run.failure, "```", ""]
+    busy = ", ".join(f"{k} {v:.0f}%" for k, v in report.get("busy_before", {}).items())
+    lines += [
+        "",
+        "## CPU",
+        "",
+        *cpu_section(runs, report),
+        "",
+        f"Machine CPU busy before each phase: {busy}.",
+    ]
+    lines += ["", "## Targets", "", "```"]
+    lines += [f"{status}  {text}" for status, text in report["targets"]]
+    return "\n".join([*lines, "```", ""])
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args() -> Args:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measured wrk pass (10)")
+    parser.add_argument(
+        "--warmup", type=float, default=2.0, help="seconds of wrk warm-up before each pass (2)"
+    )
+    parser.add_argument("--raw-seconds", type=float, default=3.0, help="seconds per raw batch size (3)")
+    parser.add_argument("--concurrency", default="1,8,32,64", help="comma-separated client counts")
+    parser.add_argument("--skip-litserve", action="store_true", help="measure raw and berth only")
+    parser.add_argument("--json", action="store_true", help="print the JSON report instead of Markdown")
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=-10,
+        help="niceness for the benchmark and everything it starts (-10; 0 leaves it; < 0 needs root)",
+    )
+    parser.add_argument("--berth-python", default=sys.executable, help="python that runs berth.worker")
+    parser.add_argument(
+        "--litserve-python", default=str(ROOT / ".venv-bench" / "bin" / "python"), help="python with litserve"
+    )
+    ns = parser.parse_args()
+    return Args(
+        duration=ns.duration,
+        warmup=ns.warmup,
+        raw_seconds=ns.raw_seconds,
+        concurrency=[int(c) for c in ns.concurrency.split(",") if c.strip()],
+        skip_litserve=ns.skip_litserve,
+        nice=ns.nice,
+        json=ns.json,
+        berth_python=ns.berth_python,
+        litserve_python=ns.litserve_python,
+    )
+
+
+def renice(delta: int) -> int:
+    """Raises the benchmark's CPU priority; every process it starts inherits it.
+
+    All measured parties (raw, berth, LitServe, wrk) get the same niceness, so the comparison stays
+    fair, while a test suite that someone starts on the same 2 cores mid-run gets a small share
+    instead of half the machine. Without root a negative delta is refused and the run goes on as is.
+    """
+    if delta:
+        try:
+            os.nice(delta)
+        except PermissionError:
+            progress(f"note: cannot renice by {delta} (not root); other processes may skew results")
+    return os.nice(0)
+
+
+def write_spec(path: Path) -> Path:
+    spec = {
+        "name": "minilm",
+        "model": {"source": minilm_path()},
+        "runtime": "sentence-transformers",
+        "task": "feature-extraction",
+        "batching": {"max_batch_size": 64, "max_latency_ms": 10},
+    }
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+def ensure_litserve_env(python: str) -> None:
+    """LitServe lives in its own venv so that it can never leak into the project's dependencies."""
+    if Path(python).exists():
+        return
+    progress("creating .venv-bench for LitServe (once, ~2 min): scripts/bench-env.sh")
+    subprocess.run(["bash", str(ROOT / "scripts" / "bench-env.sh")], check=True, timeout=900)
+
+
+def measure_all(args: Args) -> list[ServerRun]:
+    runs = [ServerRun("berth")]
+    port = free_port()
+    spec = write_spec(ARTIFACTS / "minilm.yaml")
+    berth_cmd = [args.berth_python, "-m", "berth.worker", str(spec), "--port", str(port)]
+    guarded(runs[0], lambda: measure_server(runs[0], berth_cmd, "/health/ready", port, args))
+    if not args.skip_litserve:
+        runs.append(ServerRun("litserve"))
+        port = free_port()
+        ls_cmd = [args.litserve_python, str(BENCH_DIR / "litserve_server.py"), "--port", str(port)]
+
+        def litserve() -> None:
+            ensure_litserve_env(args.litserve_python)
+            measure_server(runs[1], ls_cmd, "/health", port, args)
+
+        guarded(runs[1], litserve)
+    return runs
+
+
+def guarded(run: ServerRun, body: Any) -> None:
+    """A server that fails is reported as failed; the rest of the run still happens."""
+    try:
+        body()
+    except (RuntimeError, OSError, subprocess.SubprocessError, urllib.error.URLError) as exc:
+        run.failure = str(exc)
+        progress(f"{run.name}: FAILED: {exc}")
+
+
+def main() -> int:
+    args = parse_args()
+    # SIGTERM → SystemExit, so that `finally` blocks stop the servers exactly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    report = args.report
+    report["nice"] = renice(args.nice)
+    report.update(started=time.strftime("%Y-%m-%d %H:%M:%S"), args=None)
+    wait_for_quiet("raw", report)
+    progress("raw in-process baseline (batches 1, 8, 16, 32, 64)")
+    report["raw"] = run_raw([1, 8, 16, 32, 64], args.raw_seconds)
+    args.reference = report["raw"].pop("reference_embedding")
+    runs = measure_all(args)
+    wait_for_quiet("raw re-check", report)
+    progress("raw re-check at the end of the run (batch 1 and the best batch)")
+    raw_end = run_raw(sorted({1, report["raw"]["best_batch"]}), args.raw_seconds)
+    raw_end.pop("reference_embedding")
+    report["raw_end"] = raw_end
+    raw_best, raw_p50 = baseline(report["raw"], raw_end)
+    by_name = {r.name: r for r in runs}
+    report["targets"] = targets(by_name.get("berth"), raw_best, raw_p50, noise(runs, report))
+    report["args"] = {
+        f.name: getattr(args, f.name) for f in fields(args) if f.name not in ("reference", "report")
+    }
+    report["servers"] = [{**asdict(r), "passes": [asdict(p) for p in r.passes]} for r in runs]
+    markdown = render(report, runs, args)
+    (ARTIFACTS / "serve-latest.md").write_text(markdown)
+    (ARTIFACTS / "serve-latest.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2) if args.json else markdown)
+    progress(f"written: {(ARTIFACTS / 'serve-latest.md').relative_to(ROOT)} and serve-latest.json")
+    return 1 if any(r.failure for r in runs) else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # the servers are already stopped by the `finally` blocks on the way out
+        progress("interrupted")
+        sys.exit(130)
