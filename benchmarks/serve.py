@@ -354,6 +354,7 @@ class Args:
     warmup: float
     raw_seconds: float
     concurrency: list[int]
+    max_batch_size: int
     skip_litserve: bool
     nice: int
     json: bool
@@ -528,6 +529,7 @@ def render(report: dict[str, Any], runs: list[ServerRun], args: Args) -> str:
         "# berth serving benchmark",
         "",
         f"all-MiniLM-L6-v2 on CPU ({os.cpu_count()} cores), {len(SENTENCES)} short sentences; "
+        f"max_batch_size {args.max_batch_size} for berth and LitServe; "
         f"wrk -t1, {args.duration:g} s per pass after a {args.warmup:g} s warm-up; "
         f"niceness {report['nice']}; {report['started']}.",
         "",
@@ -578,6 +580,12 @@ def parse_args() -> Args:
     )
     parser.add_argument("--raw-seconds", type=float, default=3.0, help="seconds per raw batch size (3)")
     parser.add_argument("--concurrency", default="1,8,32,64", help="comma-separated client counts")
+    parser.add_argument(
+        "--max-batch-size",
+        type=int,
+        default=32,
+        help="batch cap for berth and LitServe alike (32, the spec default)",
+    )
     parser.add_argument("--skip-litserve", action="store_true", help="measure raw and berth only")
     parser.add_argument("--json", action="store_true", help="print the JSON report instead of Markdown")
     parser.add_argument(
@@ -596,6 +604,7 @@ def parse_args() -> Args:
         warmup=ns.warmup,
         raw_seconds=ns.raw_seconds,
         concurrency=[int(c) for c in ns.concurrency.split(",") if c.strip()],
+        max_batch_size=ns.max_batch_size,
         skip_litserve=ns.skip_litserve,
         nice=ns.nice,
         json=ns.json,
@@ -619,13 +628,13 @@ def renice(delta: int) -> int:
     return os.nice(0)
 
 
-def write_spec(path: Path) -> Path:
+def write_spec(path: Path, max_batch_size: int) -> Path:
     spec = {
         "name": "minilm",
         "model": {"source": minilm_path()},
         "runtime": "sentence-transformers",
         "task": "feature-extraction",
-        "batching": {"max_batch_size": 64, "max_latency_ms": 10},
+        "batching": {"max_batch_size": max_batch_size, "max_latency_ms": 10},
     }
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
@@ -642,13 +651,16 @@ def ensure_litserve_env(python: str) -> None:
 def measure_all(args: Args) -> list[ServerRun]:
     runs = [ServerRun("berth")]
     port = free_port()
-    spec = write_spec(ARTIFACTS / "minilm.yaml")
+    spec = write_spec(ARTIFACTS / "minilm.yaml", args.max_batch_size)
     berth_cmd = [args.berth_python, "-m", "berth.worker", str(spec), "--port", str(port)]
     guarded(runs[0], lambda: measure_server(runs[0], berth_cmd, "/health/ready", port, args))
     if not args.skip_litserve:
         runs.append(ServerRun("litserve"))
         port = free_port()
-        ls_cmd = [args.litserve_python, str(BENCH_DIR / "litserve_server.py"), "--port", str(port)]
+        ls_cmd = [
+            *(args.litserve_python, str(BENCH_DIR / "litserve_server.py"), "--port", str(port)),
+            *("--max-batch-size", str(args.max_batch_size)),
+        ]
 
         def litserve() -> None:
             ensure_litserve_env(args.litserve_python)
