@@ -92,12 +92,13 @@ def _warm_up(runtime: Runtime) -> None:
 
 
 def _download_reporter(name: str) -> ProgressCallback:
-    last = [-1.0]
+    last_percent = -1.0
 
     def report(progress: DownloadProgress) -> None:
+        nonlocal last_percent
         percent = 100 * progress.bytes_done / progress.bytes_total if progress.bytes_total else 100.0
-        if percent - last[0] >= 1 or progress.bytes_done == progress.bytes_total:
-            last[0] = percent
+        if percent - last_percent >= 1 or progress.bytes_done == progress.bytes_total:
+            last_percent = percent
             message = f"downloaded {progress.bytes_done} of {progress.bytes_total} bytes"
             emit(Event.download(name, progress.bytes_done, progress.bytes_total, message))
 

@@ -131,6 +131,17 @@ def _created() -> int:
     return int(time.time())
 
 
+def _head(service: ModelService, kind: str) -> dict[str, Any]:
+    """The fields every completion object and chunk starts with."""
+    prefix = "chatcmpl" if kind.startswith("chat.") else "cmpl"
+    return {
+        "id": f"{prefix}-{uuid.uuid4().hex}",
+        "object": kind,
+        "created": _created(),
+        "model": service.name,
+    }
+
+
 def _encode_vector(vector: Any, encoding: str) -> Any:
     if encoding == "base64":
         return base64.b64encode(np.asarray(vector, dtype=np.float32).tobytes()).decode()
@@ -185,10 +196,7 @@ async def _complete(
         else:
             choices.append({"index": index, "text": text, "logprobs": None, "finish_reason": reason})
     return {
-        "id": f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex}",
-        "object": "chat.completion" if chat else "text_completion",
-        "created": _created(),
-        "model": service.name,
+        **_head(service, "chat.completion" if chat else "text_completion"),
         "choices": choices,
         "usage": {
             "prompt_tokens": prompt_tokens,
@@ -217,12 +225,7 @@ async def _stream_text(
 async def _completion_chunks(
     service: ModelService, prompt: str, params: Params, stop: str | list[str] | None
 ) -> AsyncIterator[dict[str, Any]]:
-    head = {
-        "id": f"cmpl-{uuid.uuid4().hex}",
-        "object": "text_completion",
-        "created": _created(),
-        "model": service.name,
-    }
+    head = _head(service, "text_completion")
     async for piece, reason in _stream_text(service, prompt, params, stop):
         yield {**head, "choices": [{"index": 0, "text": piece, "logprobs": None, "finish_reason": reason}]}
 
@@ -230,12 +233,7 @@ async def _completion_chunks(
 async def _chat_chunks(
     service: ModelService, prompt: str, params: Params, stop: str | list[str] | None
 ) -> AsyncIterator[dict[str, Any]]:
-    head = {
-        "id": f"chatcmpl-{uuid.uuid4().hex}",
-        "object": "chat.completion.chunk",
-        "created": _created(),
-        "model": service.name,
-    }
+    head = _head(service, "chat.completion.chunk")
     yield {
         **head,
         "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}],
