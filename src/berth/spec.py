@@ -25,6 +25,9 @@ NAME_RULE = (
     "starting and ending with a letter or digit (a DNS-1123 label)"
 )
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d+)$")
+# env keys whose values must never be shown back or written to a file (API responses, exports, logs)
+SECRET_KEY_PATTERN = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|CREDENTIAL|PRIVATE", re.IGNORECASE)
+REDACTED = "***"
 
 
 class Task(StrEnum):
@@ -115,6 +118,18 @@ class DeploymentSpec(_Strict):
         if not DEVICE_PATTERN.match(value):
             raise ValueError(f"{value!r} is not a device: use auto, cpu, cuda or cuda:N")
         return value
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether an env key names a secret (`HF_TOKEN`, `OPENAI_API_KEY`, `DB_PASSWORD`, ...)."""
+    return bool(SECRET_KEY_PATTERN.search(key))
+
+
+def redacted(spec: DeploymentSpec) -> dict[str, Any]:
+    """The spec as JSON-ready data with secret-looking env values replaced by `***`."""
+    data = spec.model_dump(mode="json")
+    data["env"] = {key: REDACTED if is_secret_key(key) else value for key, value in spec.env.items()}
+    return data
 
 
 def parse_spec(data: Any) -> DeploymentSpec:

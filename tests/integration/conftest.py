@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import signal
 import subprocess
@@ -113,3 +115,182 @@ def workers(tmp_path: Path) -> Iterator[list[WorkerProcess]]:
     yield started
     for worker in started:
         worker.stop()
+
+
+@dataclass
+class ControlPlaneProcess:
+    """`python -m berth.control` in a subprocess with its own BERTH_HOME, HF cache and ports."""
+
+    home: Path
+    port: int
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.home / "control-plane.log"
+
+    def start(self, timeout_s: float = 60) -> ControlPlaneProcess:
+        self.home.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "berth.control"],
+                cwd=REPO,
+                env=self.env,
+                stdout=log,
+                stderr=log,
+            )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"control plane exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/health/ready", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"control plane not ready after {timeout_s} s:\n{self.log()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up runs, as when the machine's OOM killer strikes."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+    def stop(self) -> int | None:
+        if "api" in self.__dict__:
+            self.__dict__.pop("api").close()
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def worker_log(self, name: str) -> str:
+        path = self.home / "logs" / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    @functools.cached_property
+    def api(self) -> httpx.Client:
+        """An HTTP client on this control plane (with its API key, if any), closed at stop."""
+        return httpx.Client(base_url=self.url, timeout=30, headers=self._auth())
+
+    def deployment(self, name: str) -> dict[str, Any]:
+        response = httpx.get(f"{self.url}/api/v1/deployments/{name}", headers=self._auth(), timeout=10)
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+    def wait_state(self, name: str, *states: str, timeout_s: float = 180) -> dict[str, Any]:
+        """Poll until the deployment is in one of `states`; fail with its log if it never gets there."""
+        deadline = time.monotonic() + timeout_s
+        deployment: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            deployment = self.deployment(name)
+            if deployment["state"] in states:
+                return deployment
+            time.sleep(0.1)
+        raise AssertionError(
+            f"{name} is {deployment.get('state')}, not {states}, after {timeout_s} s\n"
+            f"{deployment}\n--- worker log ---\n{self.worker_log(name)[-4000:]}\n--- control plane ---\n"
+            f"{self.log()[-4000:]}"
+        )
+
+    def recorded_pids(self) -> list[int]:
+        import sqlite3
+
+        database = self.home / "berth.db"
+        if not database.exists():
+            return []
+        with contextlib.closing(sqlite3.connect(database)) as connection:
+            rows = connection.execute("SELECT pid FROM replicas WHERE pid IS NOT NULL").fetchall()
+        return [pid for (pid,) in rows]
+
+    def _auth(self) -> dict[str, str]:
+        key = self.env.get("BERTH_API_KEY")
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+def worker_port_range(size: int = 16) -> str:
+    """A block of ports nobody listens on, so parallel and leftover workers never collide."""
+    import random
+
+    for _ in range(100):
+        first = random.randint(20000, 60000 - size)
+        if all(_port_is_free(port) for port in range(first, first + size)):
+            return f"{first}-{first + size - 1}"
+    raise RuntimeError("no free block of ports on this machine")
+
+
+def _port_is_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.fixture
+def control_plane_factory(tmp_path: Path) -> Iterator[Any]:
+    """Start control planes on demand (`factory(**env)`); all are stopped, and their workers killed."""
+    started: list[ControlPlaneProcess] = []
+
+    def factory(**extra_env: str) -> ControlPlaneProcess:
+        port = free_port()
+        home = tmp_path / f"berth-home-{len(started)}"
+        inherited = {key: value for key, value in os.environ.items() if not key.startswith("BERTH_")}
+        env = {
+            **inherited,
+            "BERTH_HOME": str(home),
+            "BERTH_PORT": str(port),
+            "BERTH_URL": f"http://127.0.0.1:{port}",
+            "BERTH_WORKER_PORTS": worker_port_range(),
+            "BERTH_HEALTH_INTERVAL_S": "1",
+            "HF_HOME": str(tmp_path / "hf"),
+            "HF_HUB_OFFLINE": "1",
+            **extra_env,
+        }
+        plane = ControlPlaneProcess(home=home, port=port, env=env)
+        started.append(plane)
+        return plane.start()
+
+    yield factory
+    for plane in started:
+        plane.stop()
+        for pid in plane.recorded_pids():  # workers orphaned by a kill -9 of their control plane
+            _kill_worker(pid)
+
+
+def _kill_worker(pid: int) -> None:
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        if "berth.worker" in " ".join(process.cmdline()):
+            process.kill()
+            process.wait(10)
+    except psutil.Error:
+        pass
+
+
+@pytest.fixture
+def control_plane(control_plane_factory: Any) -> ControlPlaneProcess:
+    """One control plane on a free loopback port with a temporary BERTH_HOME and HF cache."""
+    plane: ControlPlaneProcess = control_plane_factory()
+    return plane

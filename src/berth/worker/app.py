@@ -32,7 +32,14 @@ def create_app(service: ModelService, api_key: str | None = None) -> Starlette:
 
     async def ready(request: Request) -> Response:
         status = "ready" if service.ready else "not_ready"
-        return json_response({"status": status, "deployment": service.name}, 200 if service.ready else 503)
+        body = {
+            "status": status,
+            "deployment": service.name,
+            "task": service.runtime.task,  # what the control plane tailors usage examples to
+            "runtime": service.runtime.name,
+            "revision": service.revision,
+        }
+        return json_response(body, 200 if service.ready else 503)
 
     async def metrics(request: Request) -> Response:
         return Response(service.metrics.render(), media_type=CONTENT_TYPE_LATEST)

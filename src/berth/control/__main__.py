@@ -1,0 +1,47 @@
+"""`python -m berth.control [--host H] [--port P]`: run the control plane in this process."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from berth.errors import BerthError
+from berth.logs import configure_logging
+from berth.settings import get_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m berth.control", description="Run berth's control plane.")
+    parser.add_argument("--host", help="address to bind (default BERTH_HOST, 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default BERTH_PORT, 8000)")
+    args = parser.parse_args(argv)
+    try:
+        settings = get_settings()
+    except BerthError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    if args.host:
+        settings = settings.model_copy(update={"host": args.host})
+    configure_logging(settings.log_level, settings.log_format)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per health probe is noise
+
+    import uvicorn
+
+    from berth.control.app import create_app
+
+    host, port = settings.host, args.port or settings.port
+    try:
+        app = create_app(settings)
+    except BerthError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, ws="websockets-sansio")
+    )
+    server.run()
+    return 0 if server.started else 4
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The control plane's HTTP surface: thin FastAPI routers over `ControlPlane`'s services."""

@@ -1,0 +1,50 @@
+"""One place that turns errors into `{"error": {"code", "message"}}` (DESIGN.md), never a trace."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from berth.errors import BerthError, InvalidSpec, NotFound
+
+log = logging.getLogger("berth.control")
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large", 401: "unauthorized"}
+
+
+def error_response(error: BerthError) -> JSONResponse:
+    return JSONResponse(error.to_dict(), status_code=error.status_code)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(BerthError)
+    async def berth_error(request: Request, exc: BerthError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+            problems.append(
+                f"{where or 'body'}: {str(error.get('msg', 'invalid')).removeprefix('Value error, ')}"
+            )
+        return error_response(InvalidSpec("; ".join(problems)))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            return error_response(NotFound(f"no route {request.url.path}; see /docs for the API"))
+        code = HTTP_CODES.get(exc.status_code, "http_error")
+        return JSONResponse(
+            {"error": {"code": code, "message": str(exc.detail)}}, status_code=exc.status_code
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        message = "an unexpected error occurred; the control plane's log has the details"
+        return JSONResponse({"error": {"code": "internal_error", "message": message}}, status_code=500)

@@ -1,0 +1,60 @@
+"""The control plane's ASGI app: routers, auth, CORS, error mapping, and the services' lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+import berth
+from berth.control.api import deployments, errors, inference, models, system, ws
+from berth.control.api.auth import ApiKeyMiddleware
+from berth.control.metrics import metrics_registry
+from berth.control.plane import ControlPlane
+from berth.settings import Settings, get_settings
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The control plane for `settings` (default: the environment's); services start with the app."""
+    settings = settings or get_settings()
+    plane = ControlPlane.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        limits = httpx.Limits(max_connections=1024, max_keepalive_connections=256)
+        async with httpx.AsyncClient(limits=limits, trust_env=False) as client:
+            app.state.proxy_client = client
+            await plane.start()
+            try:
+                yield
+            finally:
+                await plane.close()
+
+    app = FastAPI(
+        title="berth",
+        version=berth.__version__,
+        summary="Deploy, run and watch ML model servers.",
+        lifespan=lifespan,
+    )
+    app.state.plane = plane
+    app.state.metrics_registry = metrics_registry(plane.registry)
+    for router in (deployments.router, inference.router, ws.router, models.router, system.router):
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(system.health)
+    errors.install(app)
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    if settings.api_key is not None:
+        app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key.get_secret_value())
+    return app

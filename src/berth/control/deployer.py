@@ -1,0 +1,283 @@
+"""The deployer: takes a spec through DESIGN.md's stages, from `initializing` to `completed`.
+
+Validation, preflight and the download run here (huggingface_hub, no torch), so progress is
+byte-accurate and a model that cannot fit is refused before anything is fetched. The worker then
+loads from the warm cache and reports its own loading/creating/starting stages through its log,
+which are relayed. Any failure ends in `failed` with one sentence, every started process stopped
+and its port released; the HF cache only ever holds complete files, so nothing needs undoing there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+import httpx
+
+from berth.control.bus import Bus
+from berth.control.registry import Registry
+from berth.control.schemas import DeploymentPublic, DeploymentState, DesiredState
+from berth.control.supervisor import (
+    FATAL_ERRORS,
+    MAX_CRASH_RESTARTS,
+    EventCallback,
+    Replica,
+    Supervisor,
+    backoff_s,
+)
+from berth.control.usage import usage_examples
+from berth.errors import BerthError
+from berth.events import DOWNLOAD_SPAN, Event, Stage
+from berth.settings import Settings
+from berth.sources import (
+    DownloadProgress,
+    PreflightReport,
+    ResolvedSource,
+    SourceKind,
+    check_preflight,
+    fetch,
+    preflight,
+    resolve_source,
+)
+from berth.spec import DeploymentSpec
+
+log = logging.getLogger("berth.deployer")
+
+PROGRESS_STEP = 1.0  # emit a download event at least every this many percentage points (DESIGN: ≤ 5)
+PROGRESS_INTERVAL_S = 0.5  # ... or this often while bytes keep arriving
+
+
+class Deployer:
+    def __init__(self, settings: Settings, registry: Registry, bus: Bus, supervisor: Supervisor) -> None:
+        self.settings, self.registry, self.bus, self.supervisor = settings, registry, bus, supervisor
+        self._runs: dict[str, asyncio.Task[None]] = {}
+
+    # what the API calls
+
+    async def deploy(self, spec: DeploymentSpec, *, replace: bool = False) -> DeploymentPublic:
+        """Register `spec` and start deploying it in the background (409 if the name is taken)."""
+        resolve_source(spec.model)  # a missing folder or file is a clear error now, not a failed deploy
+        if replace and self.registry.exists(spec.name):
+            await self.remove(spec.name)
+        elif self.registry.exists(spec.name):
+            self.registry.create(spec)  # raises the 409 with its message
+        self.supervisor.check_ports(spec)
+        deployment = self.registry.create(spec)
+        self._start_run(spec)
+        return deployment
+
+    async def start(self, name: str) -> DeploymentPublic:
+        deployment = self.registry.get(name)
+        if name in self._runs or deployment.state in (DeploymentState.READY, DeploymentState.UNHEALTHY):
+            return self.registry.update(name, desired_state=DesiredState.RUNNING)
+        await self.supervisor.stop(name)
+        self.registry.update(
+            name,
+            state=DeploymentState.DEPLOYING,
+            desired_state=DesiredState.RUNNING,
+            last_error=None,
+            last_error_code=None,
+        )
+        self.bus.state(name, DeploymentState.DEPLOYING)
+        self._start_run(self.registry.spec(name))
+        return self.registry.get(name)
+
+    async def stop(self, name: str) -> DeploymentPublic:
+        """Cancel a deploy in progress or drain the workers; the deployment stays, stopped."""
+        self.registry.get(name)
+        await self._cancel(name)
+        await self.supervisor.stop(name)
+        deployment = self.registry.update(
+            name, state=DeploymentState.STOPPED, desired_state=DesiredState.STOPPED
+        )
+        self.bus.state(name, DeploymentState.STOPPED)
+        return deployment
+
+    async def restart(self, name: str) -> DeploymentPublic:
+        deployment = self.registry.get(name)
+        if name in self._runs or deployment.state not in (
+            DeploymentState.READY,
+            DeploymentState.UNHEALTHY,
+            DeploymentState.RESTARTING,
+        ):
+            return await self.start(name)
+        await self.supervisor.restart(name)
+        return self.registry.get(name)
+
+    async def remove(self, name: str) -> None:
+        self.registry.get(name)
+        await self._cancel(name)
+        await self.supervisor.stop(name)
+        self.registry.delete(name)
+        self.bus.close(name)
+
+    async def restore(self) -> None:
+        """At start-up: bring back every deployment that should be running."""
+        for deployment in self.registry.list():
+            if deployment.desired_state is not DesiredState.RUNNING:
+                continue
+            if deployment.state is DeploymentState.DEPLOYING:
+                log.info("resuming the interrupted deploy of %s", deployment.name)
+                self.supervisor.kill_recorded(deployment.name)
+                self._start_run(self.registry.spec(deployment.name))
+            elif deployment.state is not DeploymentState.FAILED:
+                await self.supervisor.restore(deployment.name)
+
+    async def close(self) -> None:
+        for name in list(self._runs):
+            await self._cancel(name)
+
+    # the stages
+
+    def _start_run(self, spec: DeploymentSpec) -> None:
+        self.registry.clear_events(spec.name)  # a run's history starts at 0 %, never mixes with the last
+        self._emit(Event.at(spec.name, Stage.INITIALIZING, f"deployment {spec.name!r} accepted"))
+        task = asyncio.create_task(self._run(spec), name=f"deploy-{spec.name}")
+        self._runs[spec.name] = task
+        task.add_done_callback(
+            lambda _: self._runs.pop(spec.name, None) if self._runs.get(spec.name) is task else None
+        )
+
+    async def _run(self, spec: DeploymentSpec) -> None:
+        name = spec.name
+        try:
+            source, report = await self._validate(spec)
+            revision = await self._download(spec, source, report)
+            if revision:
+                self.registry.update(name, model_revision=revision)
+            replicas = [await self._launch(spec, 0, self._emit)]
+            if spec.replicas > 1:
+                self._emit(Event.at(name, Stage.STARTING, f"starting {spec.replicas - 1} more replicas"))
+                replicas += await asyncio.gather(*(self._launch(spec, i) for i in range(1, spec.replicas)))
+            endpoint = f"http://{_connect_host(self.settings.host)}:{replicas[0].port}"
+            info = await _ready_info(endpoint)
+            usage = usage_examples(
+                name, endpoint, str(info.get("task", "")), self.settings.api_key is not None
+            )
+            self.registry.update(
+                name,
+                state=DeploymentState.READY,
+                usage=usage,
+                last_error=None,
+                model_revision=info.get("revision") or revision,
+            )
+            self.supervisor.manage(name)
+            self._emit(Event.at(name, Stage.COMPLETED, f"Deployed! Available at {endpoint}"))
+            self.bus.state(name, DeploymentState.READY)
+        except asyncio.CancelledError:
+            await self.supervisor.stop(name)
+            if self.registry.exists(name):
+                self._emit(
+                    Event(
+                        deployment=name, stage=Stage.FAILED, progress=None, message="the deploy was cancelled"
+                    )
+                )
+            raise
+        except BerthError as exc:
+            await self._fail(name, exc.message, exc.code)
+        except Exception:
+            log.exception("deploying %s failed unexpectedly", name)
+            message = "the deploy failed unexpectedly; the control plane's log has the details"
+            await self._fail(name, message, "internal_error")
+
+    async def _launch(
+        self, spec: DeploymentSpec, index: int, on_event: EventCallback | None = None
+    ) -> Replica:
+        """Start a replica, retrying a crash at load a bounded number of times with backoff."""
+        for attempt in range(1, MAX_CRASH_RESTARTS + 2):
+            try:
+                return await self.supervisor.launch(spec, index, on_event=on_event)
+            except BerthError as exc:
+                if isinstance(exc, FATAL_ERRORS) or attempt > MAX_CRASH_RESTARTS:
+                    if attempt > 1:
+                        exc.message = f"{exc.message} (after {attempt} attempts)"
+                    raise
+                delay = backoff_s(attempt)
+                log.warning(
+                    "%s replica %d failed to start (%s); retrying in %.0f s",
+                    spec.name,
+                    index,
+                    exc.message,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+    async def _validate(self, spec: DeploymentSpec) -> tuple[ResolvedSource, PreflightReport]:
+        self._emit(Event.at(spec.name, Stage.VALIDATING, f"checking {spec.model.source} and whether it fits"))
+        source = resolve_source(spec.model)
+        report = await asyncio.to_thread(preflight, spec, source)
+        check_preflight(report)
+        return source, report
+
+    async def _download(
+        self, spec: DeploymentSpec, source: ResolvedSource, report: PreflightReport
+    ) -> str | None:
+        name, done_progress = spec.name, DOWNLOAD_SPAN[1]
+        if source.kind is not SourceKind.HUB:
+            self._emit(_downloading(name, done_progress, f"nothing to download: {source.reference} is local"))
+            return None
+        if report.cached:
+            self._emit(_downloading(name, done_progress, f"{source.reference} is already in the cache"))
+        loop = asyncio.get_running_loop()
+        last = {"progress": -PROGRESS_STEP, "at": 0.0}
+
+        def on_progress(progress: DownloadProgress) -> None:
+            event = Event.download(name, progress.bytes_done, progress.bytes_total, _bytes_message(progress))
+            now, complete = time.monotonic(), progress.bytes_done >= progress.bytes_total
+            step = (event.progress or 0) - last["progress"]
+            if complete or step >= PROGRESS_STEP or (step > 0 and now - last["at"] >= PROGRESS_INTERVAL_S):
+                last["progress"], last["at"] = event.progress or 0, now
+                loop.call_soon_threadsafe(self._emit, event)
+
+        model = await asyncio.to_thread(
+            fetch, spec, source, on_progress=on_progress, timeout_s=self.settings.download_timeout_s
+        )
+        if not report.cached and last["progress"] < done_progress:
+            self._emit(_downloading(name, done_progress, "download complete"))
+        return model.revision
+
+    async def _fail(self, name: str, reason: str, code: str) -> None:
+        log.warning("deploying %s failed: %s", name, reason)
+        await self.supervisor.stop(name)
+        if not self.registry.exists(name):
+            return
+        self._emit(Event(deployment=name, stage=Stage.FAILED, progress=None, message=reason))
+        self.registry.update(name, state=DeploymentState.FAILED, last_error=reason, last_error_code=code)
+        self.bus.state(name, DeploymentState.FAILED, reason, code)
+
+    async def _cancel(self, name: str) -> None:
+        task = self._runs.pop(name, None)
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _emit(self, event: Event) -> None:
+        if self.registry.exists(event.deployment):
+            self.bus.event(event)
+
+
+def _downloading(name: str, progress: float, message: str) -> Event:
+    return Event(deployment=name, stage=Stage.DOWNLOADING, progress=progress, message=message)
+
+
+def _bytes_message(progress: DownloadProgress) -> str:
+    mb = 1024 * 1024
+    what = f" ({progress.filename})" if progress.filename else ""
+    return f"downloaded {progress.bytes_done / mb:.1f} of {progress.bytes_total / mb:.1f} MiB{what}"
+
+
+async def _ready_info(endpoint: str) -> dict[str, str]:
+    try:
+        async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
+            body = (await client.get(f"{endpoint}/health/ready")).json()
+    except (httpx.HTTPError, ValueError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _connect_host(host: str) -> str:
+    return "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host

@@ -1,0 +1,44 @@
+"""`ControlPlane`: the services of one control-plane process, built from settings and wired once."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from berth.control.bus import Bus
+from berth.control.deployer import Deployer
+from berth.control.registry import Registry
+from berth.control.supervisor import Supervisor
+from berth.settings import Settings
+
+log = logging.getLogger("berth.control")
+
+
+@dataclass
+class ControlPlane:
+    settings: Settings
+    registry: Registry
+    bus: Bus
+    supervisor: Supervisor
+    deployer: Deployer
+
+    @classmethod
+    def build(cls, settings: Settings) -> ControlPlane:
+        for folder in (settings.home, settings.home / "logs", settings.home / "deployments"):
+            folder.mkdir(parents=True, exist_ok=True)
+        registry = Registry(settings.sqlalchemy_url, settings.home)
+        bus = Bus(registry)
+        supervisor = Supervisor(settings, registry, bus)
+        return cls(settings, registry, bus, supervisor, Deployer(settings, registry, bus, supervisor))
+
+    async def start(self) -> None:
+        """Migrate the registry, restore what should run, then start watching."""
+        self.registry.migrate()
+        await self.deployer.restore()
+        self.supervisor.start()
+        log.info("control plane ready with %d deployments", len(self.registry.list()))
+
+    async def close(self) -> None:
+        await self.deployer.close()
+        await self.supervisor.close()
+        self.registry.close()
