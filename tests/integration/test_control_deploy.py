@@ -19,7 +19,9 @@ pytestmark = pytest.mark.slow
 STAGES = ["initializing", "validating", "downloading", "loading", "creating", "starting", "completed"]
 
 
-def follow(plane: ControlPlaneProcess, name: str, until: set[str], into: list[dict[str, Any]]) -> threading.Thread:
+def follow(
+    plane: ControlPlaneProcess, name: str, until: set[str], into: list[dict[str, Any]]
+) -> threading.Thread:
     """Collect WebSocket messages for `name` in a thread until a state in `until` arrives."""
 
     def run() -> None:
@@ -50,16 +52,20 @@ def test_minilm_deploys_with_ordered_progress_and_answers_through_the_proxy(
     assert [s for s in STAGES if s in stages] == STAGES, stages
     assert stages == sorted(stages, key=STAGES.index), "stages arrive in DESIGN.md's order"
     progress = [e["progress"] for e in events]
-    assert progress == sorted(progress) and progress[-1] == 100
+    assert progress == sorted(progress)
+    assert progress[-1] == 100
     assert messages[-1] == {**messages[-1], "type": "state", "state": "ready"}
     assert "Deployed! Available at http://127.0.0.1:" in events[-1]["message"]
 
     deployment = control_plane.deployment("minilm")
-    assert deployment["state"] == "ready" and deployment["desired_state"] == "running"
+    assert deployment["state"] == "ready"
+    assert deployment["desired_state"] == "running"
     assert deployment["usage"]["curl"].startswith(f"curl -s -X POST {deployment['endpoint']}/predict")
     assert "embeddings.create" in deployment["usage"]["openai"]
     [replica] = deployment["replicas"]
-    assert replica["state"] == "ready" and replica["pid"] and replica["restarts"] == 0
+    assert replica["state"] == "ready"
+    assert replica["pid"]
+    assert replica["restarts"] == 0
 
     proxied = api.post("/api/v1/deployments/minilm/inference", json={"text": "I love this product!"})
     direct = httpx.post(f"{deployment['endpoint']}/predict", json={"text": "I love this product!"})
@@ -72,7 +78,8 @@ def test_minilm_deploys_with_ordered_progress_and_answers_through_the_proxy(
     assert [d["name"] for d in listed] == ["minilm"]
     assert listed[0]["replicas"] == deployment["replicas"]
     metadata = json.loads((control_plane.home / "deployments/minilm/metadata.json").read_text())
-    assert metadata["state"] == "ready" and metadata["replicas"] == deployment["replicas"]
+    assert metadata["state"] == "ready"
+    assert metadata["replicas"] == deployment["replicas"]
     history = api.get("/api/v1/deployments/minilm/events").json()
     assert [e["stage"] for e in history] == stages
     assert "ready at" in api.get("/api/v1/deployments/minilm/logs", params={"tail": 50}).text
@@ -81,7 +88,8 @@ def test_minilm_deploys_with_ordered_progress_and_answers_through_the_proxy(
     assert 'berth_deployments{state="ready"} 1.0' in metrics
 
     stopped = api.post("/api/v1/deployments/minilm/stop")
-    assert stopped.json()["state"] == "stopped" and stopped.json()["replicas"] == []
+    assert stopped.json()["state"] == "stopped"
+    assert stopped.json()["replicas"] == []
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{deployment['endpoint']}/health/live", timeout=2)
     unavailable = api.post("/api/v1/deployments/minilm/inference", json={"text": "x"})
