@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from berth.control.app import create_app
+    from berth.server import GracefulServer
 
     host, port = settings.host, args.port or settings.port
     try:
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     except BerthError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return exc.exit_code
-    server = uvicorn.Server(
+    server = GracefulServer(
         uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, ws="websockets-sansio")
     )
     server.run()

@@ -9,12 +9,10 @@ listening worker is a ready worker.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import signal
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import uvicorn
@@ -22,6 +20,7 @@ import uvicorn
 from berth.errors import BerthError, PortUnavailable
 from berth.events import Event, Stage, emit
 from berth.runtimes.base import Runtime
+from berth.server import GracefulServer
 from berth.settings import Settings
 from berth.sources import SourceKind, check_preflight, fetch, preflight, resolve_source
 from berth.sources.types import DownloadProgress, ProgressCallback
@@ -129,19 +128,6 @@ def bind(host: str, port: int | None, pool: range) -> socket.socket:
     )
 
 
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # NOTE: uvicorn re-raises SIGTERM once it has shut down, killing the process before it frees
-        # the model; a worker that drained cleanly should exit 0 instead.
-        originals = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, handler in originals.items():
-                signal.signal(sig, handler)
-
-
 async def _serve(
     spec: DeploymentSpec,
     settings: Settings,
@@ -161,7 +147,7 @@ async def _serve(
         timeout_graceful_shutdown=int(spec.limits.request_timeout_s) + 1,
         timeout_keep_alive=30,
     )
-    server = _Server(config)
+    server = GracefulServer(config)
     host, port = sock.getsockname()[:2]
     endpoint = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
 

@@ -1,0 +1,126 @@
+"""The supervisor keeps deployments running: crashes, hung workers, crash loops, control-plane restarts."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from tests.integration.conftest import ControlPlaneProcess
+
+pytestmark = pytest.mark.slow
+
+ECHO = {"model": {"source": "tests.predictors:SlowEcho"}, "limits": {"request_timeout_s": 5}}
+
+
+def deploy(plane: ControlPlaneProcess, name: str, **spec: object) -> dict[str, object]:
+    accepted = plane.api.post("/api/v1/deploy", json={"name": name, **ECHO, **spec})
+    assert accepted.status_code == 202, accepted.text
+    deployment = plane.wait_state(name, "ready", "failed")
+    assert deployment["state"] == "ready", deployment
+    return deployment
+
+
+def worker_processes(plane: ControlPlaneProcess, name: str) -> list[psutil.Process]:
+    """Live workers serving `name` from this control plane's home, found by their command line."""
+    spec_file = str(plane.home / "deployments" / name / "spec.json")
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        if spec_file in (process.info["cmdline"] or []) and process.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(process)
+    return found
+
+
+def test_a_killed_worker_is_restarted_and_counted(control_plane: ControlPlaneProcess) -> None:
+    before = deploy(control_plane, "echo")
+    [replica] = before["replicas"]  # type: ignore[misc]
+    os.kill(replica["pid"], signal.SIGKILL)
+
+    deadline = time.monotonic() + 60
+    after = before
+    while time.monotonic() < deadline:
+        after = control_plane.deployment("echo")
+        if after["state"] == "ready" and after["replicas"][0]["pid"] != replica["pid"]:
+            break
+        time.sleep(0.1)
+    assert after["state"] == "ready", after
+    assert after["restarts"] == 1
+    assert after["replicas"][0]["restarts"] == 1
+    answer = control_plane.api.post("/api/v1/deployments/echo/inference", json={"inputs": ["back"]})
+    assert answer.json()["result"] == ["BACK"]
+    assert 'berth_replica_restarts{deployment="echo"} 1.0' in control_plane.api.get("/metrics").text
+
+
+def test_a_hung_worker_is_restarted_after_the_failure_threshold(control_plane: ControlPlaneProcess) -> None:
+    before = deploy(control_plane, "echo")
+    [replica] = before["replicas"]  # type: ignore[misc]
+    os.kill(replica["pid"], signal.SIGSTOP)  # alive but answering nothing: readiness probes time out
+    try:
+        seen = {control_plane.wait_state("echo", "unhealthy", timeout_s=30)["state"]}
+        after = control_plane.wait_state("echo", "ready", timeout_s=90)
+    finally:
+        if psutil.pid_exists(replica["pid"]):
+            os.kill(replica["pid"], signal.SIGCONT)
+    assert seen == {"unhealthy"}
+    assert after["replicas"][0]["pid"] != replica["pid"]
+    assert after["restarts"] == 1
+    assert "readiness probe failed 3 times" in control_plane.log()
+
+
+def test_a_model_that_crashes_at_load_fails_with_its_reason_after_bounded_retries(
+    control_plane: ControlPlaneProcess,
+) -> None:
+    spec = {"name": "broken", "model": {"source": "tests.predictors:BrokenAtLoad"}}
+    assert control_plane.api.post("/api/v1/deploy", json=spec).status_code == 202
+    failed = control_plane.wait_state("broken", "failed", timeout_s=120)
+    assert "weights file missing" in failed["last_error"] or "failed to start" in failed["last_error"]
+    assert "after 4 attempts" in failed["last_error"]
+    assert failed["replicas"] == []
+    assert worker_processes(control_plane, "broken") == []
+    events = control_plane.api.get("/api/v1/deployments/broken/events").json()
+    assert events[-1]["stage"] == "failed"
+
+
+def test_killing_the_control_plane_leaves_workers_serving_and_adopted(
+    control_plane_factory: object, tmp_path: Path
+) -> None:
+    plane: ControlPlaneProcess = control_plane_factory()  # type: ignore[operator]
+    running = deploy(plane, "echo")
+    deploy(plane, "parked")
+    assert plane.api.post("/api/v1/deployments/parked/stop").json()["state"] == "stopped"
+    [replica] = running["replicas"]  # type: ignore[misc]
+
+    plane.kill()
+    endpoint = running["endpoint"]
+    assert httpx.post(f"{endpoint}/predict", json={"inputs": ["still"]}).json()["result"] == ["STILL"]
+
+    plane.__dict__.pop("api").close()
+    plane.start()
+    adopted = plane.wait_state("echo", "ready", timeout_s=30)
+    assert adopted["replicas"][0]["pid"] == replica["pid"], "the running worker is adopted, not replaced"
+    assert adopted["restarts"] == 0
+    assert [p.pid for p in worker_processes(plane, "echo")] == [replica["pid"]]
+    answer = plane.api.post("/api/v1/deployments/echo/inference", json={"inputs": ["adopted"]})
+    assert answer.json()["result"] == ["ADOPTED"]
+    parked = plane.deployment("parked")
+    assert parked["state"] == "stopped"
+    assert worker_processes(plane, "parked") == []
+
+
+def test_a_clean_control_plane_stop_drains_workers_and_the_next_start_restores_them(
+    control_plane: ControlPlaneProcess,
+) -> None:
+    deploy(control_plane, "echo")
+    assert control_plane.stop() == 0
+    assert worker_processes(control_plane, "echo") == []
+
+    control_plane.__dict__.pop("api", None)
+    control_plane.start()
+    restored = control_plane.wait_state("echo", "ready", timeout_s=60)
+    assert restored["restarts"] == 0
+    assert len(worker_processes(control_plane, "echo")) == 1
