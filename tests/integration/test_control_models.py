@@ -1,0 +1,105 @@
+"""Hub models through the control plane: byte-accurate download progress, the cache, pull and remove."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.hub_server import FakeHub
+from tests.integration.conftest import ControlPlaneProcess
+
+pytestmark = pytest.mark.slow
+
+REPO_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+@pytest.fixture
+def hub(minilm_path: Path) -> Iterator[FakeHub]:
+    hub = FakeHub(throttle_bytes_per_s=40_000_000).start()
+    hub.add_repo(REPO_ID, minilm_path)
+    yield hub
+    hub.stop()
+
+
+@pytest.fixture
+def plane(control_plane_factory: object, hub: FakeHub) -> ControlPlaneProcess:
+    plane: ControlPlaneProcess = control_plane_factory(  # type: ignore[operator]
+        HF_ENDPOINT=hub.url, HF_HUB_OFFLINE="0"
+    )
+    return plane
+
+
+def test_a_hub_model_deploys_with_byte_progress_and_its_revision(
+    plane: ControlPlaneProcess, hub: FakeHub
+) -> None:
+    accepted = plane.api.post("/api/v1/deploy", json={"name": "minilm", "model": {"source": REPO_ID}})
+    assert accepted.status_code == 202
+    deployment = plane.wait_state("minilm", "ready", "failed")
+    assert deployment["state"] == "ready", deployment
+    assert deployment["model_revision"] == hub.repos[REPO_ID].sha
+
+    events = plane.api.get("/api/v1/deployments/minilm/events").json()
+    downloads = [e for e in events if e["stage"] == "downloading" and e["bytes_total"]]
+    assert len(downloads) >= 10
+    done = [e["bytes_done"] for e in downloads]
+    assert done == sorted(done)
+    assert done[-1] == downloads[-1]["bytes_total"]
+    percents = [e["progress"] for e in events if e["progress"] is not None]
+    assert percents == sorted(percents)
+    assert all(b - a <= 5 for a, b in itertools.pairwise(percents) if 15 <= a < 55)
+
+    [cached] = plane.api.get("/api/v1/models").json()
+    assert cached["id"] == REPO_ID
+    assert cached["revisions"] == [hub.repos[REPO_ID].sha]
+    assert cached["used_by"] == ["minilm"]
+    refused = plane.api.delete(f"/api/v1/models/{REPO_ID}")
+    assert refused.status_code == 409
+    assert "minilm" in refused.json()["error"]["message"]
+
+    # a second deploy of the cached model asks the hub for no file
+    hub.requests.clear()
+    plane.api.post(
+        "/api/v1/deploy", params={"replace": "true"}, json={"name": "minilm", "model": {"source": REPO_ID}}
+    )
+    assert plane.wait_state("minilm", "ready", "failed")["state"] == "ready"
+    assert [r for r in hub.requests if r.file] == []
+
+
+def test_pull_streams_progress_then_remove_empties_the_cache(plane: ControlPlaneProcess) -> None:
+    with plane.api.stream("POST", "/api/v1/models/pull", json={"source": REPO_ID}) as response:
+        assert response.status_code == 200
+        lines = [json.loads(line) for line in response.iter_lines() if line]
+    progress = [line for line in lines if line["type"] == "progress"]
+    assert progress
+    assert progress[-1]["bytes_done"] == progress[-1]["bytes_total"]
+    assert lines[-1]["type"] == "done"
+    assert lines[-1]["model"]["id"] == REPO_ID
+
+    assert [m["id"] for m in plane.api.get("/api/v1/models").json()] == [REPO_ID]
+    assert plane.api.delete(f"/api/v1/models/{REPO_ID}").status_code == 204
+    assert plane.api.get("/api/v1/models").json() == []
+    missing = plane.api.delete(f"/api/v1/models/{REPO_ID}")
+    assert missing.status_code == 404
+
+    with plane.api.stream("POST", "/api/v1/models/pull", json={"source": "nobody/none"}) as response:
+        lines = [json.loads(line) for line in response.iter_lines() if line]
+    assert lines[-1]["type"] == "error"
+    assert lines[-1]["error"]["code"] == "model_not_found"
+
+
+def test_preflight_reports_what_a_model_needs(plane: ControlPlaneProcess) -> None:
+    report = plane.api.post("/api/v1/preflight", json={"name": "minilm", "model": {"source": REPO_ID}}).json()
+    assert report["source_kind"] == "hub"
+    assert 20_000_000 < report["parameters"] < 25_000_000
+    assert report["fits"] is True
+    assert report["cached"] is False
+    too_big = plane.api.post(
+        "/api/v1/preflight",
+        json={"name": "minilm", "model": {"source": REPO_ID}, "limits": {"max_model_size_gb": 0.01}},
+    ).json()
+    assert too_big["fits"] is False
+    assert too_big["reasons"]
