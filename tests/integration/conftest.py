@@ -262,6 +262,8 @@ def control_plane_factory(tmp_path: Path) -> Iterator[Any]:
             "BERTH_URL": f"http://127.0.0.1:{port}",
             "BERTH_WORKER_PORTS": worker_port_range(),
             "BERTH_HEALTH_INTERVAL_S": "1",
+            # new processes by default: deterministic, and no template importing torch beside each test
+            "BERTH_PRELOAD_WORKERS": "false",
             "HF_HOME": str(tmp_path / "hf"),
             "HF_HUB_OFFLINE": "1",
             **extra_env,

@@ -46,7 +46,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(system.health)
     errors.install(app)
-    if settings.cors_origins:
+    if settings.api_key is not None:
+        app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key.get_secret_value())
+    if settings.cors_origins:  # added last, so outermost: a browser's preflight carries no key
         from fastapi.middleware.cors import CORSMiddleware
 
         app.add_middleware(
@@ -55,6 +57,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    if settings.api_key is not None:
-        app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key.get_secret_value())
     return app

@@ -40,7 +40,7 @@ class Bus:
     def close(self, name: str) -> None:
         """End every subscription of `name` (the deployment was removed)."""
         for queue in self._subscribers.pop(name, set()):
-            _offer(queue, None)
+            _offer(queue, None, force=True)
 
     @contextmanager
     def subscribe(self, name: str) -> Iterator[asyncio.Queue[Message | None]]:

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,20 +72,86 @@ class WorkerHandle:
 NO_PROCESS = WorkerHandle(pid=-1, process_started=0.0)  # a replica whose worker is gone
 
 
-def spawn_worker(spec_file: Path, host: str, port: int, log_file: Path, env: dict[str, str]) -> WorkerHandle:
-    """Start `python -m berth.worker` for one replica; its stdout and stderr go to `log_file`."""
+def spawn_worker(
+    spec_file: Path,
+    host: str,
+    port: int,
+    log_file: Path,
+    env: dict[str, str],
+    template: WorkerTemplate | None = None,
+) -> WorkerHandle:
+    """Start a worker for one replica, forked from `template` when it is up, else as a new process.
+
+    Its stdout and stderr go to `log_file` either way.
+    """
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "berth.worker", str(spec_file), "--host", host, "--port", str(port)]
+    argv = [str(spec_file), "--host", host, "--port", str(port)]
+    full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
+    if template is not None:
+        pid = template.fork(argv, log_file, full_env)
+        if pid is not None:
+            return WorkerHandle(pid=pid, process_started=_start_time(pid))
+    command = [sys.executable, "-m", "berth.worker", *argv]
     with log_file.open("ab") as log:  # the child keeps its own descriptor; O_APPEND keeps lines whole
         popen = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
-            env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+            env=full_env,
             start_new_session=True,  # survives the control plane; Ctrl-C in its terminal is not ours
         )
     return WorkerHandle(pid=popen.pid, process_started=_start_time(popen.pid), popen=popen)
+
+
+class WorkerTemplate:
+    """The control plane's side of `berth.worker.template`: start it, ask it for workers, stop it."""
+
+    def __init__(self, home: Path, log_file: Path) -> None:
+        digest = hashlib.sha1(str(home.resolve()).encode(), usedforsecurity=False).hexdigest()[:12]
+        # AF_UNIX paths are limited to ~107 bytes, which a deep BERTH_HOME can exceed
+        self.socket_path = Path(tempfile.gettempdir()) / f"berth-{os.getuid()}-{digest}.sock"
+        self.log_file = log_file
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start importing in the background; until it listens, workers start as new processes."""
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("ab") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "berth.worker.template", str(self.socket_path)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+
+    def fork(self, argv: list[str], log_file: Path, env: dict[str, str]) -> int | None:
+        """A forked worker's pid, or None when the template is not (yet) serving."""
+        if self._process is None or self._process.poll() is not None:
+            return None
+        request = {"argv": argv, "log_file": str(log_file), "env": env}
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+                connection.settimeout(10)
+                connection.connect(str(self.socket_path))
+                connection.sendall(json.dumps(request).encode() + b"\n")
+                answer = json.loads(connection.makefile("rb").readline() or b"{}")
+        except (OSError, ValueError):
+            return None
+        pid = answer.get("pid")
+        return pid if isinstance(pid, int) and pid > 0 else None
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        with contextlib.suppress(FileNotFoundError):
+            self.socket_path.unlink()
 
 
 def adopt(pid: int | None, process_started: float | None) -> WorkerHandle | None:

@@ -8,12 +8,15 @@ logrotate's `copytruncate` does: the writer's O_APPEND offset simply restarts at
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from berth.events import Event, parse_event_line
 
+EXIT_PREFIX = "@berth-exit "  # written by workers forked from the template (berth.worker.template)
 MAX_BYTES = 10 * 1024 * 1024
 BACKUPS = 3
 
@@ -69,9 +72,12 @@ class EventReader:
 
     def __init__(self, path: Path, offset: int) -> None:
         self.path, self.offset, self._pending = path, offset, b""
+        self.exit_code: int | None = None  # from a forked worker's last line, which no one can wait() for
 
     def read(self) -> list[Event]:
         current = size(self.path)
+        if current < self.offset:  # truncated by rotation: what follows starts at the top
+            self.offset, self._pending = 0, b""
         if current <= self.offset:
             return []
         with self.path.open("rb") as file:
@@ -80,9 +86,12 @@ class EventReader:
         self.offset += len(chunk)
         *complete, self._pending = (self._pending + chunk).split(b"\n")
         events = []
-        for line in complete:
-            event = parse_event_line(line.decode("utf-8", errors="replace"))
-            if event is not None:
+        for raw in complete:
+            line = raw.decode("utf-8", errors="replace")
+            if line.startswith(EXIT_PREFIX):
+                with contextlib.suppress(ValueError, AttributeError):
+                    self.exit_code = int(json.loads(line[len(EXIT_PREFIX) :]).get("code"))
+            elif (event := parse_event_line(line)) is not None:
                 events.append(event)
         return events
 

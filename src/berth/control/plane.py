@@ -26,7 +26,7 @@ class ControlPlane:
     def build(cls, settings: Settings) -> ControlPlane:
         for folder in (settings.home, settings.home / "logs", settings.home / "deployments"):
             folder.mkdir(parents=True, exist_ok=True)
-        registry = Registry(settings.sqlalchemy_url, settings.home)
+        registry = Registry(settings.sqlalchemy_url, settings.home, settings.host)
         bus = Bus(registry)
         supervisor = Supervisor(settings, registry, bus)
         return cls(settings, registry, bus, supervisor, Deployer(settings, registry, bus, supervisor))
@@ -34,6 +34,7 @@ class ControlPlane:
     async def start(self) -> None:
         """Migrate the registry, restore what should run, then start watching."""
         self.registry.migrate()
+        self.supervisor.start_template()
         await self.deployer.restore()
         self.supervisor.start()
         log.info("control plane ready with %d deployments", len(self.registry.list()))

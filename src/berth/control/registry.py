@@ -38,8 +38,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 class Registry:
     """What berth knows about every deployment, kept in `url` (an SQLAlchemy URL)."""
 
-    def __init__(self, url: str, home: Path) -> None:
+    def __init__(self, url: str, home: Path, host: str = "127.0.0.1") -> None:
         self.home = home
+        self.host = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host  # where clients reach workers
         self.engine = _engine(url)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -89,7 +90,7 @@ class Registry:
 
     def get(self, name: str) -> DeploymentPublic:
         with self._tx() as session:
-            return _public(_row(session, name), _replicas(session, name))
+            return _public(_row(session, name), _replicas(session, name), self.host)
 
     def spec(self, name: str) -> DeploymentSpec:
         with self._tx() as session:
@@ -101,7 +102,7 @@ class Registry:
             replicas: dict[str, list[ReplicaRow]] = {}
             for replica in session.scalars(select(ReplicaRow).order_by(ReplicaRow.index)):
                 replicas.setdefault(replica.deployment, []).append(replica)
-            return [_public(row, replicas.get(row.name, [])) for row in rows]
+            return [_public(row, replicas.get(row.name, []), self.host) for row in rows]
 
     def update(self, name: str, **fields: Any) -> DeploymentPublic:
         """Set deployment fields (state, desired_state, last_error, model_revision, usage, spec)."""
@@ -207,7 +208,7 @@ def _replicas(session: Session, name: str) -> list[ReplicaRow]:
     )
 
 
-def _public(row: DeploymentRow, replicas: list[ReplicaRow]) -> DeploymentPublic:
+def _public(row: DeploymentRow, replicas: list[ReplicaRow], host: str) -> DeploymentPublic:
     spec = DeploymentSpec.model_validate(row.spec)
     first = next((r for r in replicas if r.port is not None), None)
     return DeploymentPublic(
@@ -215,7 +216,7 @@ def _public(row: DeploymentRow, replicas: list[ReplicaRow]) -> DeploymentPublic:
         state=DeploymentState(row.state),
         desired_state=DesiredState(row.desired_state),
         spec=redacted(spec),
-        endpoint=f"http://{_host()}:{first.port}" if first is not None else None,
+        endpoint=f"http://{host}:{first.port}" if first is not None else None,
         model_revision=row.model_revision,
         replicas=[
             ReplicaPublic(
@@ -235,13 +236,6 @@ def _public(row: DeploymentRow, replicas: list[ReplicaRow]) -> DeploymentPublic:
         updated_at=row.updated_at,
         usage=row.usage,
     )
-
-
-def _host() -> str:
-    from berth.settings import get_settings
-
-    host = get_settings().host
-    return "127.0.0.1" if host in {"0.0.0.0", "::"} else host
 
 
 def _event(row: EventRow) -> EventRecord:

@@ -24,7 +24,7 @@ import httpx
 from berth.control import logfiles
 from berth.control.bus import Bus
 from berth.control.db import utcnow
-from berth.control.launcher import NO_PROCESS, WorkerHandle, adopt, spawn_worker
+from berth.control.launcher import NO_PROCESS, WorkerHandle, WorkerTemplate, adopt, spawn_worker
 from berth.control.registry import Registry
 from berth.control.schemas import DeploymentState, DesiredState
 from berth.errors import (
@@ -87,9 +87,19 @@ class Supervisor:
         self._round_robin: dict[str, int] = {}
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(5.0), trust_env=False)
         self._monitor: asyncio.Task[None] | None = None
+        self.template = (
+            WorkerTemplate(settings.home, settings.home / "template.log")
+            if settings.preload_workers
+            else None
+        )
         self._background: set[asyncio.Task[None]] = set()
 
     # lifecycle
+
+    def start_template(self) -> None:
+        """Start the pre-imported template process early; it needs seconds before it can fork."""
+        if self.template is not None:
+            self.template.start()
 
     def start(self) -> None:
         self._monitor = asyncio.create_task(self._watch(), name="berth-supervisor")
@@ -102,6 +112,8 @@ class Supervisor:
                 await self._monitor
         for name in list(self._replicas):
             await self.stop(name, forget=False)
+        if self.template is not None:
+            self.template.stop()
         await self._http.aclose()
 
     # what the proxy and the API read
@@ -220,7 +232,7 @@ class Supervisor:
             "BERTH_LOG_FORMAT": str(self.settings.log_format),
             "BERTH_LOG_LEVEL": str(self.settings.log_level),
         }
-        handle = spawn_worker(self._spec_file(spec), self.settings.host, port, log_file, env)
+        handle = spawn_worker(self._spec_file(spec), self.settings.host, port, log_file, env, self.template)
         replica = self._replicas.setdefault(spec.name, {}).get(index)
         if replica is None:
             replica = Replica(spec.name, index, port, handle)
@@ -258,7 +270,7 @@ class Supervisor:
             relay()
             if not replica.handle.alive():
                 relay()
-                raise _exit_error(replica, reason)
+                raise _exit_error(replica, reason, reader.exit_code)
             if await self._probe(replica.port):
                 relay()
                 if on_event is not None and Stage.STARTING not in relayed:  # it may not be written yet
@@ -473,8 +485,9 @@ def backoff_s(attempt: int) -> float:
     return float(min(BACKOFF_BASE_S * 2 ** (attempt - 1), BACKOFF_MAX_S))
 
 
-def _exit_error(replica: Replica, reason: str | None) -> BerthError:
+def _exit_error(replica: Replica, reason: str | None, logged_code: int | None = None) -> BerthError:
     code = replica.handle.exit_code()
+    code = logged_code if code is None else code
     error = EXIT_ERRORS.get(code, ModelError) if code is not None else ModelError
     return error(reason or _exit_reason(replica))
 

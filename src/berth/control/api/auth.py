@@ -37,7 +37,9 @@ class ApiKeyMiddleware:
         )
         from berth.control.api.errors import error_response
 
-        await error_response(error)(scope, receive, send)
+        response = error_response(error)
+        response.headers["WWW-Authenticate"] = "Bearer"
+        await response(scope, receive, send)
 
 
 def _candidates(scope: Scope) -> list[bytes]:

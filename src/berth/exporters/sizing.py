@@ -1,0 +1,135 @@
+"""How much memory, GPU memory, CPU and cache disk one replica of a deployment needs.
+
+Weights come from preflight when it can answer without the network (a local folder, an ONNX file, or
+a hub model already in the Hugging Face cache); otherwise the spec's own ceiling,
+`limits.max_memory_gb`, stands in for them. Everything else is headroom on top of the weights.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel
+
+from berth.errors import BerthError
+from berth.sources import hub
+from berth.sources.preflight import preflight
+from berth.sources.resolve import resolve_source
+from berth.sources.types import SourceKind
+from berth.spec import DeploymentSpec, DType
+
+GB = 1_000_000_000
+GIB = 1024**3
+MIB = 1024**2
+# A worker with torch and transformers imported holds ~400 MB before any weights (DESIGN.md: 445 MB RSS
+# with MiniLM loaded); tokenizer, batch buffers and activations grow with the model (~20 %).
+RUNTIME_OVERHEAD_BYTES = 512 * MIB
+ACTIVATION_FRACTION = 0.2
+# CUDA workers keep the CUDA libraries in host memory (~1 GB) and stage weights there while loading.
+CUDA_HOST_OVERHEAD_BYTES = 3 * GIB // 2
+# On the GPU: the CUDA context (~0.5-1 GB) plus activations and, for generation, the KV cache.
+CUDA_CONTEXT_BYTES = GIB
+GPU_WORKING_FRACTION = 0.2
+MEMORY_LIMIT_FACTOR = 1.5  # the limit leaves room for a burst of large batches before an OOM kill
+# NOTE: torch uses every core it is given and a 2-core worker reaches ~1.0x of raw model throughput
+# (DESIGN.md); fewer cores cost far more than they save.
+CPU_REQUEST = 2
+CPU_LIMIT = 4
+MIN_CACHE_BYTES = 5 * GIB
+
+
+class Sizing(BaseModel):
+    """What one replica needs; `basis` says whether the weights were measured or taken from limits."""
+
+    name: str
+    gpu: bool
+    dtype: str
+    basis: Literal["preflight", "limits"]
+    weights_bytes: int
+    ram_bytes: int
+    ram_limit_bytes: int
+    gpu_memory_bytes: int  # 0 on CPU
+    cpus: int
+    cpu_limit: int
+    cache_bytes: int  # the model cache volume
+
+
+def uses_gpu(spec: DeploymentSpec) -> bool:
+    """Exports treat `auto` as CPU: the target is another machine, so only an explicit cuda asks for a GPU."""
+    return spec.device.startswith("cuda")
+
+
+def load_dtype(spec: DeploymentSpec) -> str:
+    if spec.dtype is not DType.AUTO:
+        return spec.dtype.value
+    return "float16" if uses_gpu(spec) else "float32"
+
+
+def size_deployment(spec: DeploymentSpec) -> Sizing:
+    """Size one replica of `spec`, never touching the network."""
+    gpu = uses_gpu(spec)
+    dtype = load_dtype(spec)
+    measured = _measured(spec, dtype)
+    if measured is not None:
+        weights, download = measured
+        basis: Literal["preflight", "limits"] = "preflight"
+    else:
+        weights = int(spec.limits.max_memory_gb * GB)
+        download = int(spec.limits.max_model_size_gb * GB)
+        basis = "limits"
+    if gpu:
+        ram = CUDA_HOST_OVERHEAD_BYTES + weights
+        gpu_memory = CUDA_CONTEXT_BYTES + math.ceil(weights * (1 + GPU_WORKING_FRACTION))
+    else:
+        ram = RUNTIME_OVERHEAD_BYTES + math.ceil(weights * (1 + ACTIVATION_FRACTION))
+        gpu_memory = 0
+    ram = _round_up(ram, 64 * MIB)
+    return Sizing(
+        name=spec.name,
+        gpu=gpu,
+        dtype=dtype,
+        basis=basis,
+        weights_bytes=weights,
+        ram_bytes=ram,
+        ram_limit_bytes=_round_up(math.ceil(ram * MEMORY_LIMIT_FACTOR), 64 * MIB),
+        gpu_memory_bytes=_round_up(gpu_memory, MIB),
+        cpus=CPU_REQUEST,
+        cpu_limit=CPU_LIMIT,
+        cache_bytes=max(MIN_CACHE_BYTES, _round_up(2 * download, GIB)),  # room for one revision update
+    )
+
+
+def _measured(spec: DeploymentSpec, dtype: str) -> tuple[int, int] | None:
+    """(weight bytes in `dtype`, download bytes) from preflight, or None when it would need the hub."""
+    try:
+        source = resolve_source(spec.model)
+        if source.kind is SourceKind.PYTHON:
+            return None
+        if (
+            source.kind is SourceKind.HUB
+            and hub.cached_repo(source.repo_id or "", spec.model.revision) is None
+        ):
+            return None
+        device = "cuda" if uses_gpu(spec) else "cpu"
+        # NOTE: a huge free-memory figure keeps this host's free RAM out of a sizing for another machine.
+        report = preflight(spec, source, device=device, free_memory_bytes=2**62)
+    except BerthError:
+        return None
+    weights = report.memory_bytes.get(dtype)
+    if weights is None:
+        return None
+    return weights, report.download_bytes or weights
+
+
+def _round_up(value: int, step: int) -> int:
+    return -(-value // step) * step
+
+
+def mebibytes(value: int) -> str:
+    """A Kubernetes/Compose memory quantity, rounded up to whole MiB: `1536Mi`."""
+    return f"{-(-value // MIB)}Mi"
+
+
+def gibibytes(value: int) -> str:
+    return f"{-(-value // GIB)}Gi"
