@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +117,13 @@ def test_two_replicas_share_the_proxied_requests(control_plane: ControlPlaneProc
         assert answer.json()["result"] == ["HI"]
     served = [_requests_served(port) for port in ports]
     assert all(count >= 3 for count in served), served
+
+    exported = api.get("/api/v1/deployments/echo/export/compose")
+    assert exported.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(exported.content)) as bundle:
+        assert {"docker-compose.yml", "Dockerfile", "nginx/nginx.conf"} <= set(bundle.namelist())
+        assert "echo:" in bundle.read("docker-compose.yml").decode()
+    assert api.get("/api/v1/deployments/echo/export/helm").status_code == 422
 
 
 def _requests_served(port: int) -> float:

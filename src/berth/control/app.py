@@ -9,7 +9,7 @@ import httpx
 from fastapi import FastAPI
 
 import berth
-from berth.control.api import deployments, errors, inference, models, system, ws
+from berth.control.api import deployments, errors, exports, inference, models, system, ws
 from berth.control.api.auth import ApiKeyMiddleware
 from berth.control.metrics import metrics_registry
 from berth.control.plane import ControlPlane
@@ -42,7 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.plane = plane
     app.state.metrics_registry = metrics_registry(plane.registry)
-    for router in (deployments.router, inference.router, ws.router, models.router, system.router):
+    routers = (deployments.router, inference.router, ws.router, models.router, system.router, exports.router)
+    for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(system.health)
     errors.install(app)

@@ -66,6 +66,8 @@ class ReplicaRow(Base):
 
 class EventRow(Base):
     __tablename__ = "events"
+    # ids order a deployment's history for live subscribers: never reuse one, even after a purge
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     deployment: Mapped[str] = mapped_column(

@@ -241,6 +241,13 @@ def test_clear_events_forgets_one_deployments_history(registry: Registry) -> Non
     assert registry.add_event(event("echo")).id > last.id, "ids never go back"
 
 
+def test_event_ids_never_go_back_even_when_every_event_is_cleared(registry: Registry) -> None:
+    registry.create(make_spec("echo"))
+    last = registry.add_event(event("echo"))
+    registry.clear_events("echo")  # the table is empty now: plain SQLite rowids would restart at 1
+    assert registry.add_event(event("echo")).id > last.id
+
+
 # metadata.json
 
 

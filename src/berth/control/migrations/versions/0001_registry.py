@@ -62,6 +62,7 @@ def upgrade() -> None:
         sa.Column("ts", sa.Float(), nullable=False),
         sa.Column("bytes_done", sa.BigInteger(), nullable=True),
         sa.Column("bytes_total", sa.BigInteger(), nullable=True),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_events_deployment", "events", ["deployment"])
 
