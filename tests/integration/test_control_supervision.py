@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -36,24 +40,56 @@ def worker_processes(plane: ControlPlaneProcess, name: str) -> list[psutil.Proce
     return found
 
 
-def test_a_killed_worker_is_restarted_and_counted(control_plane: ControlPlaneProcess) -> None:
-    before = deploy(control_plane, "echo")
-    [replica] = before["replicas"]  # type: ignore[misc]
-    os.kill(replica["pid"], signal.SIGKILL)
+class AlertReceiver:
+    """A loopback webhook that records every JSON body posted to it."""
 
-    deadline = time.monotonic() + 60
-    after = before
-    while time.monotonic() < deadline:
-        after = control_plane.deployment("echo")
-        if after["state"] == "ready" and after["replicas"][0]["pid"] != replica["pid"]:
-            break
-        time.sleep(0.1)
+    def __init__(self) -> None:
+        received: list[dict[str, Any]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.received = received
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_killed_worker_is_restarted_counted_and_alerted(control_plane_factory: Any) -> None:
+    alerts = AlertReceiver()
+    try:
+        plane: ControlPlaneProcess = control_plane_factory(BERTH_ALERT_WEBHOOK_URL=alerts.url)
+        before = deploy(plane, "echo")
+        [replica] = before["replicas"]  # type: ignore[misc]
+        os.kill(replica["pid"], signal.SIGKILL)
+
+        deadline = time.monotonic() + 60
+        after = before
+        while time.monotonic() < deadline:
+            after = plane.deployment("echo")
+            if after["state"] == "ready" and after["replicas"][0]["pid"] != replica["pid"]:
+                break
+            time.sleep(0.1)
+    finally:
+        alerts.close()
     assert after["state"] == "ready", after
     assert after["restarts"] == 1
     assert after["replicas"][0]["restarts"] == 1
-    answer = control_plane.api.post("/api/v1/deployments/echo/inference", json={"inputs": ["back"]})
+    answer = plane.api.post("/api/v1/deployments/echo/inference", json={"inputs": ["back"]})
     assert answer.json()["result"] == ["BACK"]
-    assert 'berth_replica_restarts{deployment="echo"} 1.0' in control_plane.api.get("/metrics").text
+    assert 'berth_replica_restarts{deployment="echo"} 1.0' in plane.api.get("/metrics").text
+    assert [(a["deployment"], a["state"]) for a in alerts.received] == [("echo", "restarting")]
+    assert "killed by signal 9" in alerts.received[0]["reason"]
 
 
 def test_a_hung_worker_is_restarted_after_the_failure_threshold(control_plane: ControlPlaneProcess) -> None:

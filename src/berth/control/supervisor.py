@@ -85,6 +85,7 @@ class Supervisor:
         self._replicas: dict[str, dict[int, Replica]] = {}
         self._managed: set[str] = set()  # deployments past their deploy, under watch
         self._round_robin: dict[str, int] = {}
+        self._specs: dict[str, DeploymentSpec] = {}  # of running deployments: the proxy's hot path
         self._http = httpx.AsyncClient(timeout=httpx.Timeout(5.0), trust_env=False)
         self._monitor: asyncio.Task[None] | None = None
         self.template = (
@@ -117,6 +118,11 @@ class Supervisor:
         await self._http.aclose()
 
     # what the proxy and the API read
+
+    def spec(self, name: str) -> DeploymentSpec:
+        """The spec a deployment runs with, from memory while it runs (a registry read costs ~0.4 ms)."""
+        spec = self._specs.get(name)
+        return spec if spec is not None else self.registry.spec(name)
 
     def ready_ports(self, name: str) -> list[int]:
         return [r.port for r in self._replicas.get(name, {}).values() if r.state is DeploymentState.READY]
@@ -167,6 +173,7 @@ class Supervisor:
     async def stop(self, name: str, *, forget: bool = True) -> None:
         """Drain and stop every replica of `name` (in-flight requests finish first)."""
         self._managed.discard(name)
+        self._specs.pop(name, None)
         replicas = self._replicas.pop(name, {})
         for replica in replicas.values():
             if replica.task is not None and replica.task is not asyncio.current_task():
@@ -201,6 +208,7 @@ class Supervisor:
     async def restore(self, name: str) -> None:
         """After a control-plane restart: adopt live workers of `name`, restart dead ones."""
         spec = self.registry.spec(name)
+        self._specs[name] = spec
         deployment = self.registry.get(name)
         recorded = {replica.index: replica for replica in deployment.replicas}
         self._replicas[name] = {}
@@ -226,6 +234,7 @@ class Supervisor:
     # internals: processes
 
     def _spawn(self, spec: DeploymentSpec, index: int, port: int) -> Replica:
+        self._specs[spec.name] = spec
         log_file = logfiles.log_path(self.settings.home, spec.name)
         offset = logfiles.size(log_file)
         env = {

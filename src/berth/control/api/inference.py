@@ -20,7 +20,7 @@ FORWARDED_HEADERS = ("content-type", "accept")
 @router.post("/deployments/{name}/inference", operation_id="inference")
 async def inference(plane: Plane, name: Name, request: Request) -> Response:
     """Run a prediction on the deployment (same body and answer as the worker's `/predict`)."""
-    spec = plane.registry.spec(name)
+    spec = plane.supervisor.spec(name)
     body = await _read_body(request, spec.limits.max_request_bytes)
     headers = {key: value for key in FORWARDED_HEADERS if (value := request.headers.get(key))}
     if plane.settings.api_key is not None:
