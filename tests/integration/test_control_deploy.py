@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import threading
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,19 @@ def test_two_replicas_share_the_proxied_requests(control_plane: ControlPlaneProc
         assert answer.json()["result"] == ["HI"]
     served = [_requests_served(port) for port in ports]
     assert all(count >= 3 for count in served), served
+
+    deadline, stats = time.monotonic() + 15, {}
+    while time.monotonic() < deadline:
+        api.post("/api/v1/deployments/echo/inference", json={"inputs": ["traffic"]})
+        stats = api.get("/api/v1/deployments/echo/stats").json()
+        if stats["requests_total"] >= 10 and any(p["requests_per_s"] > 0 for p in stats["points"]):
+            break
+        time.sleep(0.5)
+    assert stats["requests_total"] >= 10, stats
+    busy = [p for p in stats["points"] if p["requests_per_s"] > 0]
+    assert busy, stats
+    assert busy[0]["p50_ms"] is not None
+    assert stats["uptime_s"] > 0
 
     exported = api.get("/api/v1/deployments/echo/export/compose")
     assert exported.headers["content-type"] == "application/zip"

@@ -9,7 +9,7 @@ import httpx
 from fastapi import FastAPI
 
 import berth
-from berth.control.api import deployments, errors, exports, inference, models, system, ws
+from berth.control.api import deployments, errors, exports, inference, models, system, ui, ws
 from berth.control.api.auth import ApiKeyMiddleware
 from berth.control.metrics import metrics_registry
 from berth.control.plane import ControlPlane
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(system.health)
+    app.include_router(ui.router)  # last: its catch-all must not shadow the API
     errors.install(app)
     if settings.api_key is not None:
         app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key.get_secret_value())

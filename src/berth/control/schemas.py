@@ -136,3 +136,24 @@ class PullErrorLine(BaseModel):
 
     type: Literal["error"] = "error"
     error: dict[str, str]  # {"code", "message"}, as every other error body
+
+
+class StatsPoint(BaseModel):
+    """One sample of a deployment's traffic over the interval that ends at `ts` (all replicas)."""
+
+    ts: float
+    requests_per_s: float
+    errors_per_s: float  # answers with status >= 500
+    p50_ms: float | None  # from the latency histogram's buckets over the interval; None without traffic
+    p95_ms: float | None
+    batch_size: float | None  # mean batch size over the interval
+
+
+class DeploymentStats(BaseModel):
+    """`GET /api/v1/deployments/{name}/stats`: recent traffic, sampled every few seconds."""
+
+    name: str
+    interval_s: float
+    requests_total: int  # since the replicas started
+    uptime_s: float | None  # of the oldest ready replica
+    points: list[StatsPoint] = Field(default_factory=list)  # oldest first, the last ~10 minutes

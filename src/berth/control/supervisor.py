@@ -124,6 +124,15 @@ class Supervisor:
         spec = self._specs.get(name)
         return spec if spec is not None else self.registry.spec(name)
 
+    def running(self) -> list[str]:
+        """Deployments past their deploy and under watch."""
+        return sorted(self._managed)
+
+    def uptime_s(self, name: str) -> float | None:
+        """Seconds since the longest-ready replica of `name` became ready."""
+        times = [r.ready_at for r in self._replicas.get(name, {}).values() if r.ready_at is not None]
+        return round(time.monotonic() - min(times), 1) if times else None
+
     def ready_ports(self, name: str) -> list[int]:
         return [r.port for r in self._replicas.get(name, {}).values() if r.state is DeploymentState.READY]
 

@@ -148,6 +148,8 @@ def test_an_unexpected_error_is_a_500_without_a_trace(
         async def boom() -> None:
             raise RuntimeError("internal detail /srv/secret.py")
 
+        app.router.routes.insert(0, app.router.routes.pop())  # ahead of the UI's catch-all
+
     with caplog.at_level(logging.ERROR, logger="berth.control"), client(app_hook=add_failing_route) as api:
         response = api.get("/api/v1/boom")
     assert response.status_code == 500

@@ -1,8 +1,10 @@
 """API-key auth as plain ASGI middleware, so HTTP routes, WebSockets and the docs share one gate.
 
-With `BERTH_API_KEY` set, every path but the health probes needs the key as `Authorization: Bearer`,
+With `BERTH_API_KEY` set, the API, its docs and the metrics need the key as `Authorization: Bearer`,
 `X-API-Key`, or (WebSockets only, since browsers cannot set their headers) a `bearer.<key>`
 subprotocol. Keys are compared in constant time; a key is never put in a URL, where logs would keep it.
+The health probes and the web UI's static files stay open: they hold no data, and the UI must load
+to ask for the key.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from berth.errors import Unauthorized
 
-PUBLIC_PATHS = frozenset({"/health/live", "/health/ready"})
+PROTECTED_PREFIXES = ("/api/", "/metrics", "/docs", "/openapi.json", "/redoc")
 SUBPROTOCOL_PREFIX = "bearer."
 
 
@@ -23,7 +25,7 @@ class ApiKeyMiddleware:
         self._key = api_key.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or scope["path"] in PUBLIC_PATHS:
+        if scope["type"] not in ("http", "websocket") or not scope["path"].startswith(PROTECTED_PREFIXES):
             await self.app(scope, receive, send)
             return
         if any(hmac.compare_digest(candidate, self._key) for candidate in _candidates(scope)):

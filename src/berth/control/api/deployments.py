@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from berth.control import logfiles
 from berth.control.api.deps import Name, Plane
-from berth.control.schemas import DeploymentPublic, EventRecord
+from berth.control.schemas import DeploymentPublic, DeploymentStats, EventRecord
 from berth.spec import parse_spec
 
 router = APIRouter(tags=["deployments"])
@@ -65,6 +65,13 @@ async def stop(plane: Plane, name: Name) -> DeploymentPublic:
 async def restart(plane: Plane, name: Name) -> DeploymentPublic:
     """Restart each replica in turn (or start the deployment if it is not running)."""
     return await plane.deployer.restart(name)
+
+
+@router.get("/deployments/{name}/stats", response_model=DeploymentStats, operation_id="stats")
+async def stats(plane: Plane, name: Name) -> DeploymentStats:
+    """Recent traffic: requests/s, errors/s, p50/p95 latency and batch size, every few seconds."""
+    plane.registry.get(name)
+    return plane.stats.stats(name)
 
 
 @router.get("/deployments/{name}/events", response_model=list[EventRecord], operation_id="events")
