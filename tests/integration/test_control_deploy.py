@@ -87,6 +87,13 @@ def test_minilm_deploys_with_ordered_progress_and_answers_through_the_proxy(
     assert [e["stage"] for e in history] == stages
     assert "ready at" in api.get("/api/v1/deployments/minilm/logs", params={"tail": 50}).text
 
+    system = api.get("/api/v1/system").json()
+    [process] = system["processes"]
+    assert (process["deployment"], process["pid"], process["alive"]) == ("minilm", replica["pid"], True)
+    assert process["rss_bytes"] > 100_000_000, "a worker holding MiniLM"
+    assert {r["runtime"] for r in system["runtimes"]} >= {"sentence-transformers", "onnx", "python"}
+    assert system["memory"]["total"] > 0
+
     metrics = api.get("/metrics").text
     assert 'berth_deployments{state="ready"} 1.0' in metrics
 
