@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
+import aiohttp
 from fastapi import FastAPI
 
 import berth
@@ -25,8 +25,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        limits = httpx.Limits(max_connections=1024, max_keepalive_connections=256)
-        async with httpx.AsyncClient(limits=limits, trust_env=False) as client:
+        connector = aiohttp.TCPConnector(limit=1024, limit_per_host=256)
+        async with aiohttp.ClientSession(connector=connector, trust_env=False) as client:
             app.state.proxy_client = client
             await plane.start()
             try:

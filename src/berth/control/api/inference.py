@@ -3,11 +3,15 @@
 The body is forwarded untouched (no parse, no re-encode) over one pooled keep-alive client, so the
 proxy adds little beyond a loopback hop. A replica that refuses the connection (it just died) is
 skipped for the next one; the supervisor will notice and restart it.
+
+NOTE: aiohttp rather than httpx (used everywhere else) on this one path: measured on these 2-core
+machines, httpx's async client spends ~2 ms per request against aiohttp's ~0.15 ms, over the whole
+budget for what the proxy may add (1.5 ms p50).
 """
 
 from __future__ import annotations
 
-import httpx
+import aiohttp
 from fastapi import APIRouter, Request, Response
 
 from berth.control.api.deps import Name, Plane
@@ -25,31 +29,32 @@ async def inference(plane: Plane, name: Name, request: Request) -> Response:
     headers = {key: value for key in FORWARDED_HEADERS if (value := request.headers.get(key))}
     if plane.settings.api_key is not None:
         headers["authorization"] = f"Bearer {plane.settings.api_key.get_secret_value()}"
-    client: httpx.AsyncClient = request.app.state.proxy_client
+    client: aiohttp.ClientSession = request.app.state.proxy_client
     host = plane.supervisor.connect_host
     for _ in range(max(1, len(plane.supervisor.ready_ports(name)))):
         port = plane.supervisor.next_port(name)
         if port is None:
             break
+        timeout = aiohttp.ClientTimeout(total=spec.limits.request_timeout_s + 5)
         try:
-            upstream = await client.post(
-                f"http://{host}:{port}/predict",
-                content=body,
-                headers=headers,
-                timeout=spec.limits.request_timeout_s + 5,
-            )
-        except httpx.ConnectError:
+            async with client.post(
+                f"http://{host}:{port}/predict", data=body, headers=headers, timeout=timeout
+            ) as upstream:
+                content = await upstream.read()
+                return Response(
+                    content,
+                    status_code=upstream.status,
+                    media_type=upstream.headers.get("content-type", "application/json"),
+                )
+        except aiohttp.ClientConnectorError:
             continue
-        except httpx.TimeoutException:
+        except TimeoutError:
             raise RequestTimeout(
                 f"{name!r} did not answer within {spec.limits.request_timeout_s:.0f} s; "
                 "retry later or raise limits.request_timeout_s"
             ) from None
-        return Response(
-            upstream.content,
-            status_code=upstream.status_code,
-            media_type=upstream.headers.get("content-type", "application/json"),
-        )
+        except aiohttp.ClientError:  # the replica died mid-request
+            continue
     state = plane.registry.get(name).state
     raise NotReady(f"{name!r} has no ready replica (it is {state}); check `berth status {name}`")
 
