@@ -221,11 +221,10 @@ def test_a_websocket_needs_the_key_as_a_subprotocol(client: Client) -> None:
         with pytest.raises(WebSocketDisconnect) as refused, api.websocket_connect("/api/v1/ws/echo"):
             pass
         assert refused.value.code == 4401
-        with (
-            pytest.raises(WebSocketDisconnect) as unknown,
-            api.websocket_connect("/api/v1/ws/echo", subprotocols=["berth", f"bearer.{KEY}"]),
-        ):
-            pass
+        with api.websocket_connect("/api/v1/ws/echo", subprotocols=["berth", f"bearer.{KEY}"]) as socket:
+            assert socket.accepted_subprotocol == "berth"
+            with pytest.raises(WebSocketDisconnect) as unknown:
+                socket.receive_text()
         assert unknown.value.code == 4404, "past the key: the deployment does not exist"
 
 

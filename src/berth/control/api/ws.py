@@ -22,10 +22,10 @@ async def progress(websocket: WebSocket, name: str) -> None:
     # a browser cannot send headers on a WebSocket, so the API key may come as a subprotocol
     offered = websocket.scope.get("subprotocols") or []
     subprotocol = "berth" if "berth" in offered else None
+    await websocket.accept(subprotocol=subprotocol)  # accept first, so the 4404 below reaches the client
     if not NAME_PATTERN.match(name) or not plane.registry.exists(name):
         await websocket.close(code=CLOSE_NOT_FOUND, reason=f"no deployment named {name!r}")
         return
-    await websocket.accept(subprotocol=subprotocol)
     with plane.bus.subscribe(name) as queue:  # subscribe before reading history: nothing falls between
         try:
             history = plane.registry.events(name)
@@ -38,7 +38,11 @@ async def progress(websocket: WebSocket, name: str) -> None:
             await websocket.send_text(EventMessage(**record.model_dump()).model_dump_json())
             last_id = record.id
         current = StateMessage(
-            deployment=name, state=deployment.state, last_error=deployment.last_error, ts=time.time()
+            deployment=name,
+            state=deployment.state,
+            last_error=deployment.last_error,
+            code=deployment.last_error_code,
+            ts=time.time(),
         )
         await websocket.send_text(current.model_dump_json())
         # the client sends nothing; reading anyway is how its going away is noticed between messages

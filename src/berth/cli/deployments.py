@@ -1,0 +1,132 @@
+"""`berth deploy | ls | status | logs | predict | start | stop | restart | rm`: deployments."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from berth.cli.common import client, parse_input, print_json
+
+NameArg = Annotated[str, typer.Argument(help="The deployment's name.", show_default=False)]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def deploy(
+    model: Annotated[
+        str,
+        typer.Argument(
+            help="A spec file (YAML/JSON), or a model: Hub id, folder, .onnx file or module:Class.",
+            show_default=False,
+        ),
+    ],
+    name: Annotated[str | None, typer.Option(help="Deployment name (default: from the model).")] = None,
+    replicas: Annotated[int | None, typer.Option(help="Worker processes.", min=1)] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or cuda:N.")] = None,
+    dtype: Annotated[str | None, typer.Option(help="auto, float32, float16 or bfloat16.")] = None,
+    task: Annotated[str | None, typer.Option(help="e.g. feature-extraction, text-classification.")] = None,
+    runtime: Annotated[str | None, typer.Option(help="transformers, sentence-transformers, onnx...")] = None,
+    port: Annotated[int | None, typer.Option(help="Worker port (default: first free).")] = None,
+    revision: Annotated[str | None, typer.Option(help="Hub branch, tag or commit.")] = None,
+    replace: Annotated[bool, typer.Option("--replace", help="Replace a deployment of that name.")] = False,
+    detach: Annotated[bool, typer.Option("--detach", "-d", help="Return once accepted.")] = False,
+) -> None:
+    """Deploy a model and follow its progress until it is ready."""
+    from berth.cli.progress import DeployProgress
+    from berth.cli.render import console, print_usage
+
+    overrides: dict[str, Any] = {"replicas": replicas, "device": device, "dtype": dtype, "task": task}
+    overrides |= {"runtime": runtime, "port": port, "revision": revision}
+    with client() as berth:
+        if detach:
+            started = berth.deploy(model, name=name, replace=replace, wait=False, **overrides)
+            console.print(f"deploying {started.name}; follow it with `berth status {started.name}`")
+            return
+        with DeployProgress(name or model) as progress:
+            deployment = berth.deploy(model, name=name, replace=replace, on_event=progress, **overrides)
+        print_usage(deployment)
+
+
+def ls(as_json: JsonOpt = False) -> None:
+    """List deployments: state, replicas ready/total, endpoint, restarts, model."""
+    with client() as berth:
+        deployments = berth.deployments()
+    if as_json:
+        print_json([d.model_dump(mode="json") for d in deployments])
+        return
+    from berth.cli.render import console, deployments_table
+
+    if not deployments:
+        console.print("no deployments; create one with `berth deploy MODEL`")
+        return
+    console.print(deployments_table(deployments))
+
+
+def status(name: NameArg, as_json: JsonOpt = False) -> None:
+    """Show one deployment: state, model, endpoint, replicas, last error."""
+    with client() as berth:
+        deployment = berth.get(name)
+    if as_json:
+        print_json(deployment.model_dump(mode="json"))
+        return
+    from berth.cli.render import print_deployment
+
+    print_deployment(deployment)
+
+
+def logs(
+    name: NameArg,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
+    tail: Annotated[int, typer.Option("--tail", "-n", help="Lines from the end.", min=0)] = 200,
+) -> None:
+    """Print a deployment's log (its workers' output)."""
+    with client() as berth:
+        if not follow:
+            typer.echo(berth.logs(name, tail=tail), nl=False)
+            return
+        try:
+            for line in berth.follow_logs(name, tail=tail):
+                typer.echo(line)
+        except KeyboardInterrupt:  # Ctrl-C is how one stops following
+            return
+
+
+def predict(
+    name: NameArg,
+    text: Annotated[
+        str,
+        typer.Argument(
+            metavar="INPUT",
+            help="Text, a JSON object/array (sent as is / as inputs), or @file.json.",
+            show_default=False,
+        ),
+    ],
+) -> None:
+    """Call a deployment through the control plane and print its JSON answer."""
+    with client() as berth:
+        print_json(berth.predict(name, parse_input(text)))
+
+
+def start(name: NameArg) -> None:
+    """Start a stopped deployment."""
+    with client() as berth:
+        typer.echo(f"{name}: {berth.start(name).state.value}")
+
+
+def stop(name: NameArg) -> None:
+    """Stop a deployment's workers (it stays listed; `berth start` brings it back)."""
+    with client() as berth:
+        typer.echo(f"{name}: {berth.stop(name).state.value}")
+
+
+def restart(name: NameArg) -> None:
+    """Restart a deployment's workers."""
+    with client() as berth:
+        typer.echo(f"{name}: {berth.restart(name).state.value}")
+
+
+def rm(name: NameArg) -> None:
+    """Stop a deployment and forget it."""
+    with client() as berth:
+        berth.remove(name)
+    typer.echo(f"removed {name}")
