@@ -5,7 +5,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: install demo test lint bench clean
+NPM ?= npm
+
+.PHONY: install ui demo test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +15,11 @@ $(BIN)/python:
 install: $(BIN)/python
 	$(PIP) torch==2.13.0
 	$(PIP) -e ".[all,dev]"
+	$(MAKE) --no-print-directory ui
+
+# The web UI (web/, React + Vite) is built into src/berth/ui/, which `berth up` serves: no Node at run time.
+ui:
+	@if [ -f web/package.json ]; then cd web && $(NPM) ci --no-audit --no-fund --loglevel=error && $(NPM) run build; fi
 
 demo: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
@@ -23,10 +30,11 @@ lint: install
 	$(BIN)/mypy
 
 test: lint
+	@if [ -f web/package.json ]; then cd web && $(NPM) test; fi
 	$(BIN)/python -m pytest
 
 bench: install
 	bash scripts/bench.sh $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .venv-bench .pytest_cache .mypy_cache .ruff_cache artifacts
+	rm -rf $(VENV) .venv-bench .pytest_cache .mypy_cache .ruff_cache artifacts web/node_modules src/berth/ui

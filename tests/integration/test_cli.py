@@ -209,7 +209,7 @@ def test_up_detached_writes_a_pidfile_and_down_stops_it(tmp_path: Path) -> None:
         assert f"http://127.0.0.1:{port}" in up.stdout
         pid = int(pidfile.read_text())
         assert httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=5).status_code == 200
-        assert (tmp_path / "home" / "logs" / "control-plane.log").exists()
+        assert (tmp_path / "home" / "control-plane.log").exists()
         assert json.loads(berth(env, "ls", "--json", cwd=tmp_path).stdout) == []
 
         again = berth(env, "up", "-d", cwd=tmp_path)

@@ -35,7 +35,8 @@ def up(
     running = running_pid(pidfile)
     if running is not None:
         raise Conflict(f"a control plane is already running (pid {running}); stop it with `berth down`")
-    log_path = settings.home / "logs" / "control-plane.log"
+    # beside logs/, not in it: logs/<name>.log belongs to deployments, and "control-plane" is a valid name
+    log_path = settings.home / "control-plane.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
         process = subprocess.Popen(
