@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 import aiohttp
 from fastapi import FastAPI
+from starlette.routing import Route
 
 import berth
 from berth.control.api import deployments, errors, exports, inference, models, system, ui, ws
@@ -47,6 +48,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(system.health)
     app.include_router(ui.router)  # last: its catch-all must not shadow the API
+    # the hot path, without FastAPI's per-request machinery (see inference.proxy)
+    app.router.routes.insert(
+        0, Route(f"{API_PREFIX}/deployments/{{name}}/inference", inference.proxy, methods=["POST"])
+    )
     errors.install(app)
     if settings.api_key is not None:
         app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key.get_secret_value())

@@ -16,11 +16,11 @@ def _plane(request: Request) -> ControlPlane:
     return plane
 
 
-def _name(name: Annotated[str, Path(description="the deployment's name (a DNS-1123 label)")]) -> str:
+def check_name(name: Annotated[str, Path(description="the deployment's name (a DNS-1123 label)")]) -> str:
     if not NAME_PATTERN.match(name):
         raise InvalidSpec(f"{name!r} is not a valid name: {NAME_RULE}")
     return name
 
 
 Plane = Annotated[ControlPlane, Depends(_plane)]
-Name = Annotated[str, Depends(_name)]
+Name = Annotated[str, Depends(check_name)]

@@ -14,7 +14,8 @@ from __future__ import annotations
 import aiohttp
 from fastapi import APIRouter, Request, Response
 
-from berth.control.api.deps import Name, Plane
+from berth.control.api.deps import Name, Plane, check_name
+from berth.control.plane import ControlPlane
 from berth.errors import NotReady, PayloadTooLarge, RequestTimeout
 
 router = APIRouter(tags=["inference"])
@@ -24,6 +25,17 @@ FORWARDED_HEADERS = ("content-type", "accept")
 @router.post("/deployments/{name}/inference", operation_id="inference")
 async def inference(plane: Plane, name: Name, request: Request) -> Response:
     """Run a prediction on the deployment (same body and answer as the worker's `/predict`)."""
+    return await proxy(request)
+
+
+async def proxy(request: Request) -> Response:
+    """The inference route's work, mounted as a plain Starlette route ahead of FastAPI's.
+
+    NOTE: FastAPI's request handling (dependency solving, response wrapping) measured ~0.4 ms per
+    call here, a quarter of the proxy's budget; the FastAPI declaration above stays for /docs.
+    """
+    plane: ControlPlane = request.app.state.plane
+    name = check_name(request.path_params["name"])
     spec = plane.supervisor.spec(name)
     body = await _read_body(request, spec.limits.max_request_bytes)
     headers = {key: value for key in FORWARDED_HEADERS if (value := request.headers.get(key))}
