@@ -91,6 +91,8 @@ def _healthcheck(test: list[str], start_period_s: int) -> dict[str, Any]:
 def _control_plane_service(options: ExportOptions) -> dict[str, Any]:
     environment: dict[str, Any] = {
         "BERTH_HOME": c.BERTH_HOME,
+        # the workers are services of their own here: no template process importing torch for nothing
+        "BERTH_PRELOAD_WORKERS": "false",
         "BERTH_UI_EXPORT_DIR": c.UI_DIR,
         "BERTH_API_KEY": None,  # passed through from the shell or .env when set; auth is on when it is
         "HF_TOKEN": None,

@@ -166,6 +166,7 @@ def _local(spec: DeploymentSpec) -> bool:
 def control_plane_manifests(specs: list[DeploymentSpec], options: ExportOptions) -> dict[str, dict[str, Any]]:
     env: list[dict[str, Any]] = [
         {"name": "BERTH_HOME", "value": c.BERTH_HOME},
+        {"name": "BERTH_PRELOAD_WORKERS", "value": "false"},  # workers are Deployments of their own
         secret_env("BERTH_API_KEY", optional=True),
         secret_env("HF_TOKEN", optional=True),
     ]
