@@ -18,8 +18,10 @@ install: $(BIN)/python
 	$(MAKE) --no-print-directory ui
 
 # The web UI (web/, React + Vite) is built into src/berth/ui/, which `berth up` serves: no Node at run time.
+# NOTE: `npm install`, not `npm ci`: with this registry mirror the lock file lacks other platforms'
+# optional rollup binaries, which `npm ci` then calls out of sync; the lock still pins every version.
 ui:
-	@if [ -f web/package.json ]; then cd web && $(NPM) ci --no-audit --no-fund --loglevel=error && $(NPM) run build; fi
+	@if [ -f web/package.json ]; then cd web && $(NPM) install --no-audit --no-fund --loglevel=error && $(NPM) run build; fi
 
 demo: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh

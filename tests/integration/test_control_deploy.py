@@ -44,6 +44,12 @@ def test_minilm_deploys_with_ordered_progress_and_answers_through_the_proxy(
     control_plane: ControlPlaneProcess, minilm_path: Path
 ) -> None:
     api = control_plane.api
+    preflight = api.post("/api/v1/preflight", json={"name": "minilm", "model": {"source": str(minilm_path)}})
+    assert preflight.json()["fits"] is True
+    assert (preflight.json()["runtime"], preflight.json()["task"]) == (
+        "sentence-transformers",
+        "feature-extraction",
+    )
     accepted = api.post("/api/v1/deploy", json={"name": "minilm", "model": {"source": str(minilm_path)}})
     assert accepted.status_code == 202, accepted.text
     assert accepted.json()["state"] == "deploying"

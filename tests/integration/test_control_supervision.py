@@ -160,3 +160,19 @@ def test_a_clean_control_plane_stop_drains_workers_and_the_next_start_restores_t
     restored = control_plane.wait_state("echo", "ready", timeout_s=60)
     assert restored["restarts"] == 0
     assert len(worker_processes(control_plane, "echo")) == 1
+
+
+def test_a_requested_restart_replaces_each_replica_without_the_watch_loop_interfering(
+    control_plane: ControlPlaneProcess,
+) -> None:
+    before = deploy(control_plane, "echo", replicas=2)
+    old_pids = {r["pid"] for r in before["replicas"]}  # type: ignore[attr-defined]
+    answer = control_plane.api.post("/api/v1/deployments/echo/restart")
+    assert answer.status_code == 202, answer.text
+    after = control_plane.wait_state("echo", "ready", timeout_s=60)
+    assert {r["pid"] for r in after["replicas"]}.isdisjoint(old_pids)
+    assert after["restarts"] == 0, "a restart someone asked for is not a crash"
+    time.sleep(3)  # several health intervals: nothing may restart the fresh replicas again
+    settled = control_plane.deployment("echo")
+    assert [r["pid"] for r in settled["replicas"]] == [r["pid"] for r in after["replicas"]]
+    assert "failed a health check" not in control_plane.log()

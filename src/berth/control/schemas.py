@@ -92,6 +92,9 @@ class PreflightPublic(BaseModel):
     reasons: list[str]
     basis: str
     cached: bool
+    # detected from the files when they are on disk (a folder, an ONNX file, a cached hub model)
+    runtime: str | None = None
+    task: str | None = None
 
 
 class PullRequest(BaseModel):

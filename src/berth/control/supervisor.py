@@ -201,10 +201,25 @@ class Supervisor:
         """Replace each replica's process in turn, waiting for each to be ready before the next."""
         spec = self.registry.spec(name)
         for replica in sorted(self._replicas.get(name, {}).values(), key=lambda r: r.index):
-            await replica.handle.stop(self._grace(name))
-            self._set_replica_state(replica, DeploymentState.RESTARTING)
-            await self._respawn(spec, replica)
-            self._set_replica_state(replica, DeploymentState.READY)
+            if replica.task is not None:  # a recovery in progress: this restart supersedes it
+                replica.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await replica.task
+            # the watch loop leaves a replica alone while it has a task, so it neither probes the
+            # process being replaced nor "recovers" it from under this restart
+            replica.task = asyncio.current_task()  # type: ignore[assignment]
+            try:
+                self._set_replica_state(replica, DeploymentState.RESTARTING)
+                await replica.handle.stop(self._grace(name))
+                await self._respawn(spec, replica)
+                replica.health_failures = 0
+                self._set_replica_state(replica, DeploymentState.READY)
+            except BerthError as exc:
+                replica.task = None
+                self._recover(replica, exc.message)  # keep trying, with back-off, as after a crash
+            finally:
+                if replica.task is asyncio.current_task():
+                    replica.task = None
 
     def kill_recorded(self, name: str) -> None:
         """Kill workers a previous control plane recorded for `name` (an interrupted deploy)."""

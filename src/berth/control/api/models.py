@@ -20,7 +20,15 @@ from berth.control.schemas import (
     PullRequest,
 )
 from berth.errors import BerthError, InvalidSpec
-from berth.sources import DownloadProgress, SourceKind, check_preflight, fetch, preflight, resolve_source
+from berth.sources import (
+    DownloadProgress,
+    ResolvedSource,
+    SourceKind,
+    check_preflight,
+    fetch,
+    preflight,
+    resolve_source,
+)
 from berth.spec import DeploymentSpec, parse_spec
 
 router = APIRouter(tags=["models"])
@@ -34,7 +42,10 @@ async def run_preflight(
     parsed = parse_spec(spec)
     source = resolve_source(parsed.model)
     report = await asyncio.to_thread(preflight, parsed, source)
+    runtime, task = await asyncio.to_thread(_detect, parsed, source, report.cached)
     return PreflightPublic(
+        runtime=runtime,
+        task=task,
         source_kind=source.kind,
         parameters=report.parameters,
         download_bytes=report.download_bytes,
@@ -46,6 +57,19 @@ async def run_preflight(
         basis=report.basis,
         cached=report.cached,
     )
+
+
+def _detect(spec: DeploymentSpec, source: ResolvedSource, cached: bool) -> tuple[str | None, str | None]:
+    """The runtime and task the worker would pick, when the files are here to read (never downloads)."""
+    if source.kind is SourceKind.HUB and not cached:
+        return None, None
+    from berth.runtimes.registry import detect  # reads config files only; no torch
+
+    try:
+        runtime, task = detect(fetch(spec, source), spec)
+    except BerthError:
+        return None, None  # preflight's own answer already says what is wrong
+    return runtime.name, task.value
 
 
 @router.get("/models", response_model=list[CachedModel], operation_id="list_models")

@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_FORM, buildSpec, formProblems, looksLikeHubId, specToYaml, yamlToSpec } from "./spec";
+
+const form = { ...DEFAULT_FORM, source: "sentence-transformers/all-MiniLM-L6-v2", name: "minilm" };
+
+describe("buildSpec", () => {
+  it("maps the wizard's answers onto DESIGN.md's spec", () => {
+    expect(buildSpec(form)).toEqual({
+      name: "minilm",
+      model: { source: "sentence-transformers/all-MiniLM-L6-v2" },
+      task: "auto",
+      runtime: "auto",
+      device: "auto",
+      dtype: "auto",
+      replicas: 1,
+      batching: { max_batch_size: 32, max_latency_ms: 5 },
+      limits: { max_model_size_gb: 20, max_memory_gb: 16, request_timeout_s: 30 },
+      port: null,
+      trust_remote_code: false,
+      allow_pickle: false,
+    });
+  });
+
+  it("keeps a hub revision, drops it for local paths, and parses the port", () => {
+    expect(buildSpec({ ...form, revision: "v1.0" }).model).toEqual({ source: form.source, revision: "v1.0" });
+    expect(buildSpec({ ...form, source: " ./models/x ", revision: "v1.0" }).model).toEqual({ source: "./models/x" });
+    expect(buildSpec({ ...form, port: "8150" }).port).toBe(8150);
+    expect(buildSpec({ ...form, port: "" }).port).toBeNull();
+  });
+
+  it("tells hub ids from paths", () => {
+    expect(looksLikeHubId("gpt2")).toBe(true);
+    expect(looksLikeHubId("org/model-v1.5")).toBe(true);
+    expect(looksLikeHubId("/abs/model")).toBe(false);
+    expect(looksLikeHubId("./m")).toBe(false);
+    expect(looksLikeHubId("/abs/model.onnx")).toBe(false);
+    expect(looksLikeHubId("pkg.mod:Predictor")).toBe(false);
+  });
+});
+
+describe("specToYaml", () => {
+  it("writes readable YAML", () => {
+    const text = specToYaml(buildSpec(form));
+    expect(text).toContain("name: minilm\n");
+    expect(text).toContain("model:\n  source: sentence-transformers/all-MiniLM-L6-v2\n");
+    expect(text).toContain("batching:\n  max_batch_size: 32\n  max_latency_ms: 5\n");
+    expect(text).toContain("port: null\n");
+  });
+
+  it.each([
+    "sentence-transformers/all-MiniLM-L6-v2",
+    "/path with spaces/model: v2",
+    "./yes",
+    "123",
+    "null",
+    "# not a comment",
+    "C:\\models\\x",
+    "pkg.mod:Predictor",
+    "'quoted' \"double\"",
+  ])("round-trips the source %j", (source) => {
+    const spec = buildSpec({ ...form, source, port: "9000", device: "cuda:1", dtype: "float16" });
+    expect(yamlToSpec(specToYaml(spec))).toEqual(spec);
+  });
+});
+
+describe("formProblems", () => {
+  it("accepts the defaults", () => {
+    expect(formProblems(form)).toEqual({});
+  });
+
+  it("names each bad number", () => {
+    const problems = formProblems({ ...form, replicas: 0, maxBatchSize: 1.5, port: "70000", maxMemoryGb: 0 });
+    expect(Object.keys(problems).sort()).toEqual(["maxBatchSize", "maxMemoryGb", "port", "replicas"]);
+  });
+});

@@ -1,0 +1,30 @@
+import { useCallback } from "react";
+import { api } from "../../api/client";
+import { ErrorMessage } from "../../components/ErrorMessage";
+import { LineChart } from "../../components/LineChart";
+import { usePoll } from "../../hooks/usePoll";
+import { formatCount, formatDuration, formatMs, formatRate } from "../../lib/format";
+
+export function StatsCharts({ name }: { name: string }) {
+  const stats = usePoll(useCallback(() => api.stats(name), [name]), 5000);
+  const points = stats.data?.points ?? [];
+  return (
+    <section className="card wide" aria-labelledby="stats-title">
+      <div className="section-head">
+        <h2 id="stats-title">Traffic</h2>
+        {stats.data && (
+          <span className="muted">
+            {formatCount(stats.data.requests_total)} requests · up {formatDuration(stats.data.uptime_s)} · sampled every{" "}
+            {stats.data.interval_s} s
+          </span>
+        )}
+      </div>
+      <ErrorMessage error={stats.error} />
+      <div className="charts">
+        <LineChart title="Requests per second" unit="req/s" format={formatRate} points={points.map((p) => ({ t: p.ts, v: p.requests_per_s }))} />
+        <LineChart title="Latency p50" unit="ms" format={formatMs} points={points.map((p) => ({ t: p.ts, v: p.p50_ms }))} />
+        <LineChart title="Mean batch size" unit="items" format={(v) => v.toFixed(1)} points={points.map((p) => ({ t: p.ts, v: p.batch_size }))} />
+      </div>
+    </section>
+  );
+}
