@@ -69,7 +69,9 @@ def failed_load(*statuses: int) -> str:
     return rf"Failed to load resource: the server responded with a status of ({codes})\b"
 
 
-@pytest.fixture(scope="session")
+# NOTE: module scope, not session: Playwright's sync API keeps an asyncio loop running on this thread
+# until it stops, which would break every asyncio test collected after the browser tests.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     reason = missing_prerequisite()
     if reason:

@@ -7,6 +7,7 @@ the client, httpx, Rich and everything heavier load inside the command that need
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import typer
@@ -96,4 +97,7 @@ _forward("cost_command", "Estimate what a spec costs to run on cloud GPU/CPU ins
 
 def main() -> None:
     """The console script's entry point."""
+    # NOTE: pydantic scans every installed distribution's entry points for plugins on first use
+    # (~25 ms of each command); berth's CLI uses none. A user who sets the variable still wins.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     app()
