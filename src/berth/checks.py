@@ -9,7 +9,6 @@ arguments always give the same checks in the same order; what does not apply is 
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from pydantic import BaseModel
 
 from berth import system
 from berth.errors import BerthError
+from berth.net import port_free
 from berth.spec import DeploymentSpec, RuntimeName
 
 if TYPE_CHECKING:
@@ -82,17 +82,6 @@ def tool_output(command: list[str]) -> str | None:
         return None
     lines = done.stdout.strip().splitlines()
     return lines[0].strip() if done.returncode == 0 and lines else None
-
-
-def port_free(host: str, port: int) -> bool:
-    """Whether a server could listen on host:port now (with SO_REUSEADDR, as uvicorn binds)."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 def _python() -> Check:

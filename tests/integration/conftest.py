@@ -21,6 +21,7 @@ import yaml
 
 from berth.events import Event, parse_event_line
 from tests.conftest import free_port
+from tests.hub_server import FakeHub
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -106,6 +107,18 @@ def launch_worker(
     worker = WorkerProcess(process, port, stderr_path)
     worker.follow()
     return worker
+
+
+HUB_REPO_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+@pytest.fixture
+def hub(minilm_path: Path) -> Iterator[FakeHub]:
+    """A loopback hub serving the real MiniLM folder as `HUB_REPO_ID`, throttled so progress shows."""
+    hub = FakeHub(throttle_bytes_per_s=40_000_000).start()
+    hub.add_repo(HUB_REPO_ID, minilm_path)
+    yield hub
+    hub.stop()
 
 
 @pytest.fixture

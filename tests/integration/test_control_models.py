@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.hub_server import FakeHub
-from tests.integration.conftest import ControlPlaneProcess
+from tests.integration.conftest import HUB_REPO_ID, ControlPlaneProcess
 
 pytestmark = pytest.mark.slow
 
-REPO_ID = "sentence-transformers/all-MiniLM-L6-v2"
-
-
-@pytest.fixture
-def hub(minilm_path: Path) -> Iterator[FakeHub]:
-    hub = FakeHub(throttle_bytes_per_s=40_000_000).start()
-    hub.add_repo(REPO_ID, minilm_path)
-    yield hub
-    hub.stop()
+REPO_ID = HUB_REPO_ID
 
 
 @pytest.fixture

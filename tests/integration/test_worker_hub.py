@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from berth.events import Stage
 from tests.hub_server import FakeHub
-from tests.integration.conftest import WorkerProcess, launch_worker
+from tests.integration.conftest import HUB_REPO_ID, WorkerProcess, launch_worker
 
-REPO_ID = "sentence-transformers/all-MiniLM-L6-v2"
-
-
-@pytest.fixture
-def hub(minilm_path: Path) -> Iterator[FakeHub]:
-    hub = FakeHub(throttle_bytes_per_s=40_000_000).start()
-    hub.add_repo(REPO_ID, minilm_path)
-    yield hub
-    hub.stop()
+REPO_ID = HUB_REPO_ID
 
 
 def test_a_hub_model_downloads_with_progress_then_serves(

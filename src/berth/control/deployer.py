@@ -30,6 +30,7 @@ from berth.control.supervisor import (
 from berth.control.usage import usage_examples
 from berth.errors import BerthError
 from berth.events import DOWNLOAD_SPAN, Event, Stage
+from berth.net import connect_host
 from berth.settings import Settings
 from berth.sources import (
     DownloadProgress,
@@ -151,7 +152,7 @@ class Deployer:
             if spec.replicas > 1:
                 self._emit(Event.at(name, Stage.STARTING, f"starting {spec.replicas - 1} more replicas"))
                 replicas += await asyncio.gather(*(self._launch(spec, i) for i in range(1, spec.replicas)))
-            endpoint = f"http://{_connect_host(self.settings.host)}:{replicas[0].port}"
+            endpoint = f"http://{connect_host(self.settings.host)}:{replicas[0].port}"
             info = await _ready_info(endpoint)
             usage = usage_examples(
                 name, endpoint, str(info.get("task", "")), self.settings.api_key is not None
@@ -277,7 +278,3 @@ async def _ready_info(endpoint: str) -> dict[str, str]:
     except (httpx.HTTPError, ValueError):
         return {}
     return body if isinstance(body, dict) else {}
-
-
-def _connect_host(host: str) -> str:
-    return "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host

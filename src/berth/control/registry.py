@@ -30,6 +30,7 @@ from berth.control.schemas import (
 )
 from berth.errors import Conflict, NotFound
 from berth.events import Event
+from berth.net import connect_host
 from berth.spec import DeploymentSpec, redacted
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -40,7 +41,7 @@ class Registry:
 
     def __init__(self, url: str, home: Path, host: str = "127.0.0.1") -> None:
         self.home = home
-        self.host = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host  # where clients reach workers
+        self.host = connect_host(host)  # where clients reach workers
         self.engine = _engine(url)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 

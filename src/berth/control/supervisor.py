@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from berth.errors import (
     RequestTimeout,
 )
 from berth.events import Event, Stage
+from berth.net import connect_host, port_free
 from berth.settings import Settings
 from berth.spec import DeploymentSpec
 
@@ -81,7 +81,7 @@ class Replica:
 class Supervisor:
     def __init__(self, settings: Settings, registry: Registry, bus: Bus) -> None:
         self.settings, self.registry, self.bus = settings, registry, bus
-        self.connect_host = _connect_host(settings.host)  # where workers are reached from here
+        self.connect_host = connect_host(settings.host)  # where workers are reached from here
         self._replicas: dict[str, dict[int, Replica]] = {}
         self._managed: set[str] = set()  # deployments past their deploy, under watch
         self._round_robin: dict[str, int] = {}
@@ -327,7 +327,7 @@ class Supervisor:
     async def _respawn(self, spec: DeploymentSpec, replica: Replica) -> None:
         port = (
             replica.port
-            if _port_free(self.settings.host, replica.port)
+            if port_free(self.settings.host, replica.port)
             else self._pick_port(spec, replica.index)
         )
         self._spawn(spec, replica.index, port)
@@ -346,13 +346,13 @@ class Supervisor:
         host = self.settings.host
         if spec.port is not None:
             port = spec.port + index
-            if not _port_free(host, port):
+            if not port_free(host, port):
                 raise PortUnavailable(f"port {port} is already in use; free it or leave `port` unset")
             return port
         taken = {r.port for replicas in self._replicas.values() for r in replicas.values()}
         taken |= {r.port for d in self.registry.list() for r in d.replicas if r.port is not None and r.pid}
         for port in self.settings.worker_port_range:
-            if port not in taken and _port_free(host, port):
+            if port not in taken and port_free(host, port):
                 return port
         raise PortUnavailable(
             f"no free port in BERTH_WORKER_PORTS={self.settings.worker_ports}; "
@@ -535,20 +535,6 @@ def _exit_reason(replica: Replica) -> str:
         else "exited"
     )
     return f"the worker {how}; see `berth logs {replica.name}`"
-
-
-def _connect_host(host: str) -> str:
-    return "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host
-
-
-def _port_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
 
 
 __all__ = ["DesiredState", "Replica", "Supervisor"]
