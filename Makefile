@@ -21,7 +21,8 @@ install: $(BIN)/python
 # NOTE: `npm install`, not `npm ci`: with this registry mirror the lock file lacks other platforms'
 # optional rollup binaries, which `npm ci` then calls out of sync; the lock still pins every version.
 ui:
-	@if [ -f web/package.json ]; then cd web && $(NPM) install --no-audit --no-fund --loglevel=error && $(NPM) run build; fi
+	@if ! command -v $(NPM) >/dev/null; then echo "npm not found: skipping the web UI (the API and CLI work without it)"; \
+	elif [ -f web/package.json ]; then cd web && $(NPM) install --no-audit --no-fund --loglevel=error && $(NPM) run build; fi
 
 demo: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
