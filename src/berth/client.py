@@ -215,8 +215,9 @@ class Client:
             from berth.settings import get_settings  # NOTE: pydantic-settings only when needed
 
             settings = get_settings()
-            host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
-            url = url or f"http://{host}:{settings.port}"
+            from berth.net import connect_host
+
+            url = url or f"http://{connect_host(settings.host)}:{settings.port}"
             if api_key is None and settings.api_key is not None:
                 api_key = settings.api_key.get_secret_value()
         self.url = url.rstrip("/")

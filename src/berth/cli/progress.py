@@ -7,7 +7,7 @@ with the first message, so an error before any progress (no control plane, a bad
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from rich.progress import (
     BarColumn,
@@ -27,7 +27,22 @@ if TYPE_CHECKING:
     from berth.control.schemas import PullProgressLine
 
 
-class DeployProgress:
+class _Bar:
+    """A Rich progress display that starts drawing with its first update and stops on exit."""
+
+    _progress: Progress
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if self._progress.live.is_started:
+            self._progress.stop()
+
+
+class DeployProgress(_Bar):
     """A bar driven by a deployment's events: the stage, its percentage, and bytes while downloading."""
 
     def __init__(self, name: str) -> None:
@@ -42,15 +57,6 @@ class DeployProgress:
         )
         self._task = self._progress.add_task("initializing", total=100, detail=f"deploying {name}")
         self.completed = 0.0
-
-    def __enter__(self) -> DeployProgress:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        if self._progress.live.is_started:
-            self._progress.stop()
 
     def __call__(self, message: Message) -> None:
         if message.type == "state":
@@ -67,7 +73,7 @@ class DeployProgress:
         )
 
 
-class PullProgress:
+class PullProgress(_Bar):
     """A download bar fed by `berth pull`'s NDJSON progress lines."""
 
     def __init__(self, source: str) -> None:
@@ -82,15 +88,6 @@ class PullProgress:
         )
         self._task = self._progress.add_task(source, total=None, filename="")
         self.done = 0
-
-    def __enter__(self) -> PullProgress:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        if self._progress.live.is_started:
-            self._progress.stop()
 
     def __call__(self, line: PullProgressLine) -> None:
         self._progress.start()

@@ -14,8 +14,6 @@ import contextlib
 import logging
 import time
 
-import httpx
-
 from berth.control.bus import Bus
 from berth.control.registry import Registry
 from berth.control.schemas import DeploymentPublic, DeploymentState, DesiredState
@@ -30,7 +28,6 @@ from berth.control.supervisor import (
 from berth.control.usage import usage_examples
 from berth.errors import BerthError
 from berth.events import DOWNLOAD_SPAN, Event, Stage
-from berth.net import connect_host
 from berth.settings import Settings
 from berth.sources import (
     DownloadProgress,
@@ -152,8 +149,8 @@ class Deployer:
             if spec.replicas > 1:
                 self._emit(Event.at(name, Stage.STARTING, f"starting {spec.replicas - 1} more replicas"))
                 replicas += await asyncio.gather(*(self._launch(spec, i) for i in range(1, spec.replicas)))
-            endpoint = f"http://{connect_host(self.settings.host)}:{replicas[0].port}"
-            info = await _ready_info(endpoint)
+            endpoint = f"http://{self.supervisor.connect_host}:{replicas[0].port}"
+            info = await self.supervisor.ready_info(replicas[0].port) or {}
             usage = usage_examples(
                 name, endpoint, str(info.get("task", "")), self.settings.api_key is not None
             )
@@ -269,12 +266,3 @@ def _bytes_message(progress: DownloadProgress) -> str:
     mb = 1024 * 1024
     what = f" ({progress.filename})" if progress.filename else ""
     return f"downloaded {progress.bytes_done / mb:.1f} of {progress.bytes_total / mb:.1f} MiB{what}"
-
-
-async def _ready_info(endpoint: str) -> dict[str, str]:
-    try:
-        async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
-            body = (await client.get(f"{endpoint}/health/ready")).json()
-    except (httpx.HTTPError, ValueError):
-        return {}
-    return body if isinstance(body, dict) else {}

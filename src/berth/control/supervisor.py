@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -333,14 +334,19 @@ class Supervisor:
         self._spawn(spec, replica.index, port)
         await self._until_ready(replica, None)
 
-    async def _probe(self, port: int, timeout_s: float = 2.0) -> bool:
+    async def ready_info(self, port: int, timeout_s: float = 2.0) -> dict[str, Any] | None:
+        """The worker's readiness body (task, runtime, revision), or None while it is not ready."""
         try:
             response = await self._http.get(
                 f"http://{self.connect_host}:{port}/health/ready", timeout=timeout_s
             )
-        except httpx.HTTPError:
-            return False
-        return response.status_code == 200
+            body = response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+        return body if isinstance(body, dict) else None
+
+    async def _probe(self, port: int, timeout_s: float = 2.0) -> bool:
+        return await self.ready_info(port, timeout_s) is not None
 
     def _pick_port(self, spec: DeploymentSpec, index: int) -> int:
         host = self.settings.host

@@ -70,7 +70,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 def _too_large(size: str, limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(
         f"the request body is {size}; this deployment "
-        f"accepts at most {limit} (limits.max_request_bytes): send fewer or shorter inputs"
+        f"accepts at most {limit} bytes (limits.max_request_bytes): send fewer or shorter inputs"
     )
 
 

@@ -16,7 +16,8 @@ from fastapi import APIRouter, Request, Response
 
 from berth.control.api.deps import Name, Plane, check_name
 from berth.control.plane import ControlPlane
-from berth.errors import NotReady, PayloadTooLarge, RequestTimeout
+from berth.errors import NotReady, RequestTimeout
+from berth.worker.http import read_body  # the worker's own reader: the same limit, the same 413
 
 router = APIRouter(tags=["inference"])
 FORWARDED_HEADERS = ("content-type", "accept")
@@ -37,7 +38,7 @@ async def proxy(request: Request) -> Response:
     plane: ControlPlane = request.app.state.plane
     name = check_name(request.path_params["name"])
     spec = plane.supervisor.spec(name)
-    body = await _read_body(request, spec.limits.max_request_bytes)
+    body = await read_body(request, spec.limits.max_request_bytes)
     headers = {key: value for key in FORWARDED_HEADERS if (value := request.headers.get(key))}
     if plane.settings.api_key is not None:
         headers["authorization"] = f"Bearer {plane.settings.api_key.get_secret_value()}"
@@ -69,23 +70,3 @@ async def proxy(request: Request) -> Response:
             continue
     state = plane.registry.get(name).state
     raise NotReady(f"{name!r} has no ready replica (it is {state}); check `berth status {name}`")
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(
-        f"the request body is larger than this deployment's limit of {limit} bytes "
-        "(limits.max_request_bytes); send fewer or shorter inputs"
-    )
