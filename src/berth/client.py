@@ -1,8 +1,8 @@
 """berth's Python client: every control-plane operation over its REST and WebSocket API.
 
 The CLI, notebooks and tests all drive berth through `Client`. It imports httpx and the pydantic API
-shapes only (never FastAPI, SQLAlchemy or torch), so a command such as `berth ls` starts fast; the
-WebSocket library loads only when a deployment is followed.
+shapes only (never FastAPI, SQLAlchemy or torch), so the CLI starts fast; the WebSocket library
+loads only when a deployment is followed.
 
 >>> with Client() as berth:                                       # doctest: +SKIP
 ...     berth.deploy("sentence-transformers/all-MiniLM-L6-v2")
@@ -36,7 +36,15 @@ from berth.control.schemas import (
     PullRequest,
     StateMessage,
 )
-from berth.errors import BerthError, NotFound, NotReady, RequestTimeout, Unauthorized
+from berth.errors import (
+    BerthError,
+    ControlPlaneUnavailable,
+    NotFound,
+    RequestTimeout,
+    Unauthorized,
+    error_for,
+    error_from_body,
+)
 
 if TYPE_CHECKING:
     from berth.spec import DeploymentSpec
@@ -52,18 +60,6 @@ _PATH_PREFIXES = ("/", "./", "../", "~")
 _ENDED = (DeploymentState.FAILED, DeploymentState.STOPPED)  # a deploy that ends so did not succeed
 # Close codes the control plane uses on `WS /api/v1/ws/{name}` (4000 + the HTTP status it means).
 _WS_NOT_FOUND, _WS_UNAUTHORIZED = 4404, 4401
-
-
-class ControlPlaneUnavailable(BerthError):
-    """Nothing answers at the control plane's URL (not started, wrong BERTH_URL, or it went away)."""
-
-    status_code = 503
-    code = "control_plane_unavailable"
-    exit_code = 6
-
-    @classmethod
-    def at(cls, url: str) -> ControlPlaneUnavailable:
-        return cls(f"no berth control plane answers at {url}; start one with `berth up -d`")
 
 
 def derive_name(source: str) -> str:
@@ -127,45 +123,9 @@ def build_spec(spec_or_model: SpecLike, *, name: str | None = None, **overrides:
     return parse_spec(data)
 
 
-def _error_classes() -> tuple[dict[str, type[BerthError]], dict[int, type[BerthError]]]:
-    """Every BerthError subclass by its code, and the most general one per status code."""
-    by_code: dict[str, type[BerthError]] = {}
-    by_status: dict[int, type[BerthError]] = {}
-    pending: list[type[BerthError]] = [BerthError]
-    while pending:  # breadth first, so a status maps to its most general class (404 → NotFound)
-        cls = pending.pop(0)
-        by_code.setdefault(cls.code, cls)
-        if cls is not BerthError:
-            by_status.setdefault(cls.status_code, cls)
-        pending.extend(cls.__subclasses__())
-    # NOTE: a 503 with no code we know most often means "not ready yet" (a starting server, a proxy).
-    by_status[NotReady.status_code] = NotReady
-    return by_code, by_status
-
-
-def error_for(code: str | None, status: int, message: str) -> BerthError:
-    """The BerthError an error body stands for: by its code, else by its status, else the base.
-
-    >>> type(error_for("model_not_found", 404, "no such model")).__name__
-    'ModelNotFound'
-    """
-    by_code, by_status = _error_classes()
-    cls = by_code.get(code or "") or by_status.get(status) or BerthError
-    return cls(message)
-
-
 def error_from_response(response: httpx.Response) -> BerthError:
     """Turn a failed response, `{"error": {"code", "message"}}` or not, into a BerthError."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, dict) and error.get("message"):
-        return error_for(error.get("code"), response.status_code, str(error["message"]))
-    detail = body.get("detail") if isinstance(body, dict) else None
-    message = detail if isinstance(detail, str) else f"the control plane answered {response.status_code}"
-    return error_for(None, response.status_code, message)
+    return error_from_body(response.status_code, response.content)
 
 
 def request_body(inputs: Any) -> Any:

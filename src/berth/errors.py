@@ -8,6 +8,7 @@ exit code. Messages are one sentence of what went wrong and what to do, safe to 
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 
@@ -132,3 +133,56 @@ class ModelError(BerthError):
     status_code = 500
     code = "model_error"
     exit_code = 1
+
+
+class ControlPlaneUnavailable(BerthError):
+    """Nothing answers at the control plane's URL (not started, wrong BERTH_URL, or it went away)."""
+
+    status_code = 503
+    code = "control_plane_unavailable"
+    exit_code = 6
+
+    @classmethod
+    def at(cls, url: str) -> ControlPlaneUnavailable:
+        return cls(f"no berth control plane answers at {url}; start one with `berth up -d`")
+
+
+def _error_classes() -> tuple[dict[str, type[BerthError]], dict[int, type[BerthError]]]:
+    """Every BerthError subclass by its code, and the most general one per status code."""
+    by_code: dict[str, type[BerthError]] = {}
+    by_status: dict[int, type[BerthError]] = {}
+    pending: list[type[BerthError]] = [BerthError]
+    while pending:  # breadth first, so a status maps to its most general class (404 → NotFound)
+        cls = pending.pop(0)
+        by_code.setdefault(cls.code, cls)
+        if cls is not BerthError:
+            by_status.setdefault(cls.status_code, cls)
+        pending.extend(cls.__subclasses__())
+    # NOTE: a 503 with no code we know most often means "not ready yet" (a starting server, a proxy).
+    by_status[NotReady.status_code] = NotReady
+    return by_code, by_status
+
+
+def error_for(code: str | None, status: int, message: str) -> BerthError:
+    """The BerthError an error body stands for: by its code, else by its status, else the base.
+
+    >>> type(error_for("model_not_found", 404, "no such model")).__name__
+    'ModelNotFound'
+    """
+    by_code, by_status = _error_classes()
+    cls = by_code.get(code or "") or by_status.get(status) or BerthError
+    return cls(message)
+
+
+def error_from_body(status: int, body: bytes) -> BerthError:
+    """The BerthError a failed HTTP answer stands for, from `{"error": {"code", "message"}}` or not."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict) and error.get("message"):
+        return error_for(error.get("code"), status, str(error["message"]))
+    detail = data.get("detail") if isinstance(data, dict) else None
+    message = detail if isinstance(detail, str) else f"the control plane answered {status}"
+    return error_for(None, status, message)

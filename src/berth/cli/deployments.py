@@ -49,17 +49,9 @@ def deploy(
 
 def ls(as_json: JsonOpt = False) -> None:
     """List deployments: state, replicas ready/total, endpoint, restarts, model."""
-    with client() as berth:
-        deployments = berth.deployments()
-    if as_json:
-        print_json([d.model_dump(mode="json") for d in deployments])
-        return
-    from berth.cli.render import console, deployments_table
+    from berth.cli.listing import ls as list_deployments
 
-    if not deployments:
-        console.print("no deployments; create one with `berth deploy MODEL`")
-        return
-    console.print(deployments_table(deployments))
+    list_deployments(as_json)
 
 
 def status(name: NameArg, as_json: JsonOpt = False) -> None:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
+from berth.cli.listing import model_source, replica_counts
+
 if TYPE_CHECKING:
     from berth.checks import Check
     from berth.control.schemas import CachedModel, DeploymentPublic
@@ -62,47 +64,15 @@ def state(value: str) -> str:
     return f"[{STATE_STYLES.get(value, 'white')}]{value}[/]"
 
 
-def replica_counts(deployment: DeploymentPublic) -> str:
-    """`ready/total` replicas; total is what the spec asks for."""
-    ready = sum(1 for replica in deployment.replicas if replica.state == "ready")
-    total = deployment.spec.get("replicas") or len(deployment.replicas)
-    return f"{ready}/{total}"
-
-
-def model_source(deployment: DeploymentPublic, short: bool = False) -> str:
-    """The spec's model source; `short` keeps a long path's last two parts, which name the model."""
-    source = str((deployment.spec.get("model") or {}).get("source", "-"))
-    parts = source.split("/")
-    if short and source.startswith("/") and len(source) > 40 and len(parts) > 3:
-        return "…/" + "/".join(parts[-2:])
-    return source
-
-
-def deployments_table(deployments: Sequence[DeploymentPublic]) -> Table:
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("NAME", "STATE", "REPLICAS", "ENDPOINT", "RESTARTS", "MODEL"):
-        table.add_column(column, no_wrap=column != "MODEL", overflow="fold")
-    for d in deployments:
-        table.add_row(
-            d.name,
-            state(d.state.value),
-            replica_counts(d),
-            d.endpoint or "-",
-            str(d.restarts),
-            model_source(d, short=True),
-        )
-    return table
-
-
 def print_deployment(deployment: DeploymentPublic) -> None:
     """`berth status`: the deployment's fields, its replicas, and why it failed if it did."""
-    d = deployment
+    d, fields_json = deployment, deployment.model_dump(mode="json")
     rows = [
         ("name", d.name),
         ("state", f"{state(d.state.value)} (desired: {d.desired_state.value})"),
-        ("model", model_source(d) + (f" @ {d.model_revision}" if d.model_revision else "")),
+        ("model", model_source(fields_json) + (f" @ {d.model_revision}" if d.model_revision else "")),
         ("endpoint", d.endpoint or "-"),
-        ("replicas", replica_counts(d)),
+        ("replicas", replica_counts(fields_json)),
         ("restarts", str(d.restarts)),
         ("created", _time(d.created_at)),
         ("updated", _time(d.updated_at)),

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from berth.client import Client, ControlPlaneUnavailable, error_for, error_from_response
+from berth.client import Client, ControlPlaneUnavailable, error_from_response
 from berth.control.schemas import PullProgressLine
 from berth.errors import (
     BerthError,
@@ -18,6 +18,7 @@ from berth.errors import (
     NotFound,
     NotReady,
     RequestTimeout,
+    error_for,
 )
 from berth.settings import get_settings
 

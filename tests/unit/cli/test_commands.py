@@ -11,7 +11,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from berth.cli import app
+from berth.cli.app import app
 from berth.cli.server import running_pid
 from berth.settings import Settings
 from berth.spec import NAME_RULE, DeploymentSpec
