@@ -1,7 +1,10 @@
 """The raw in-process limit: SentenceTransformer.encode on fixed batches, no server in the way.
 
-Run by serve.py in a process of its own (so that no server shares its cores or its torch state);
-prints one JSON object on stdout. Usable alone too: `python benchmarks/raw_encode.py --seconds 3`.
+Alone, `python benchmarks/raw_encode.py --seconds 3` measures every batch size once and prints one
+JSON object. serve.py runs it with `--serve` for the whole benchmark, in a process of its own (no
+server shares its torch state): the model loads once, and each stdin line `{"batches": [...],
+"seconds": S, "min_calls": N}` is answered by one JSON line measured then, so that every server pass
+gets a baseline taken seconds before and after it rather than minutes away.
 """
 
 from __future__ import annotations
@@ -9,9 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+import psutil
 
 from corpus import SENTENCES, batch_of, minilm_path
 
@@ -39,35 +45,60 @@ def measure_batch(model: Any, size: int, seconds: float, min_calls: int) -> dict
         "p50_ms": statistics.median(latencies) * 1000,
         "mean_ms": statistics.fmean(latencies) * 1000,
         "cores": cores,
+        "rss_mb": psutil.Process().memory_info().rss / 2**20,  # after this size's largest activations
     }
 
 
-def run(batches: list[int], seconds: float, min_calls: int) -> dict[str, Any]:
-    import torch
+def load() -> tuple[Any, ThreadPoolExecutor]:
+    """The model, loaded and warmed on the one thread that will call it, as in a server's model thread.
+
+    Warming on one thread and calling from another doubled batch-1 latency (DESIGN.md).
+    """
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(minilm_path(), device="cpu")
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
 
-    def on_model_thread() -> dict[str, Any]:
-        # Warm-up and every measured call happen on this one thread, as in a server's model thread:
-        # warming on one thread and calling from another doubled batch-1 latency (DESIGN.md).
+    def on_model_thread() -> Any:
+        model = SentenceTransformer(minilm_path(), device="cpu")
         model.encode(list(SENTENCES), batch_size=len(SENTENCES))
-        results = [measure_batch(model, size, seconds, min_calls) for size in batches]
-        reference = model.encode([SENTENCES[0]], batch_size=1)[0]
-        return {"batches": results, "reference_embedding": [float(x) for x in reference]}
+        return model
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="model") as pool:
-        out = pool.submit(on_model_thread).result()
-    best = max(out["batches"], key=lambda r: r["rps"])
-    batch1 = next((r for r in out["batches"] if r["batch"] == 1), None)
+    return pool.submit(on_model_thread).result(), pool
+
+
+def measure(
+    model: Any, pool: ThreadPoolExecutor, batches: list[int], seconds: float, min_calls: int
+) -> dict[str, Any]:
+    results = pool.submit(
+        lambda: [measure_batch(model, size, seconds, min_calls) for size in batches]
+    ).result()
+    best = max(results, key=lambda r: r["rps"])
+    batch1 = next((r for r in results if r["batch"] == 1), None)
     return {
-        **out,
+        "batches": results,
         "best_batch": best["batch"],
         "best_rps": best["rps"],
         "batch1_p50_ms": batch1["p50_ms"] if batch1 else None,
+    }
+
+
+def describe(model: Any, pool: ThreadPoolExecutor) -> dict[str, Any]:
+    import torch
+
+    reference = pool.submit(model.encode, [SENTENCES[0]], batch_size=1).result()[0]
+    return {
+        "reference_embedding": [float(x) for x in reference],
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
     }
+
+
+def serve(model: Any, pool: ThreadPoolExecutor) -> None:
+    """One measurement per stdin line, one JSON answer per stdout line, until stdin closes."""
+    print(json.dumps({"ready": True, **describe(model, pool)}), flush=True)
+    for line in sys.stdin:
+        ask = json.loads(line)
+        print(json.dumps(measure(model, pool, ask["batches"], ask["seconds"], ask["min_calls"])), flush=True)
 
 
 def main() -> None:
@@ -75,9 +106,21 @@ def main() -> None:
     parser.add_argument("--batches", default=",".join(map(str, DEFAULT_BATCHES)))
     parser.add_argument("--seconds", type=float, default=3.0, help="measured time per batch size")
     parser.add_argument("--min-calls", type=int, default=20, help="at least this many calls per batch size")
+    parser.add_argument(
+        "--serve", action="store_true", help="answer measurement requests on stdin (serve.py)"
+    )
     args = parser.parse_args()
-    batches = [int(b) for b in args.batches.split(",")]
-    print(json.dumps(run(batches, args.seconds, args.min_calls)))
+    model, pool = load()
+    with pool:
+        if args.serve:
+            serve(model, pool)
+            return
+        batches = [int(b) for b in args.batches.split(",")]
+        print(
+            json.dumps(
+                {**measure(model, pool, batches, args.seconds, args.min_calls), **describe(model, pool)}
+            )
+        )
 
 
 if __name__ == "__main__":

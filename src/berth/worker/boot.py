@@ -9,6 +9,7 @@ listening worker is a ready worker.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import socket
@@ -73,6 +74,11 @@ def prepare(spec: DeploymentSpec, settings: Settings) -> tuple[Runtime, ThreadPo
     executor.submit(runtime.load).result()
     emit(Event.at(name, Stage.CREATING, f"warming up the {runtime.task} pipeline"))
     executor.submit(_warm_up, runtime).result()
+    # NOTE: the libraries and the loaded model are millions of objects that live as long as the
+    # process; each full collection walked them all (~220 ms with MiniLM, the p99 of a loaded worker).
+    # Freezing moves them out of the collector's sight, so it scans only what serving allocates.
+    gc.collect()
+    gc.freeze()
     return runtime, executor
 
 

@@ -66,15 +66,14 @@ class ModelService:
         """Yield generated pieces; each step runs on the model thread, like a batch."""
         self._check_ready()
         params = self.runtime.validate_params(params)
-        loop = asyncio.get_running_loop()
-        pieces = await loop.run_in_executor(self.executor, self.runtime.stream, item, params)
+        pieces = await self.batcher.call(self.runtime.stream, item, params)
         try:
-            while (piece := await loop.run_in_executor(self.executor, next, pieces, _DONE)) is not _DONE:
+            while (piece := await self.batcher.call(next, pieces, _DONE)) is not _DONE:
                 yield str(piece)
         finally:  # a client that disconnects mid-stream stops the generation too
             close = getattr(pieces, "close", None)
             if close is not None:
-                await loop.run_in_executor(self.executor, close)
+                await self.batcher.call(close)
 
     def _check_ready(self) -> None:
         if not self.ready:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -112,3 +113,62 @@ def test_batches_never_exceed_the_maximum(max_latency_ms: float) -> None:
 
     asyncio.run(_with_batcher(runtime, body, max_batch_size=4, max_latency_ms=max_latency_ms))
     assert max(len(b) for b in runtime.batches) <= 4
+
+
+def test_under_load_the_model_thread_chains_full_batches_itself() -> None:
+    runtime = CharRuntime(make_spec(), delay_s=0.02)
+    threads: list[int] = []
+    predict = runtime.predict
+
+    def recording(inputs: list[Any], params: dict[str, Any]) -> list[Any]:
+        threads.append(threading.get_ident())
+        return predict(inputs, params)
+
+    runtime.predict = recording  # type: ignore[method-assign]
+
+    async def body(batcher: Batcher) -> list[Any]:
+        warm = await asyncio.gather(*(batcher.submit(f"warm {i}", {}, 5) for i in range(4)))
+        launched = asyncio.get_running_loop().run_in_executor
+        calls = 0
+
+        def counting(*args: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            return launched(*args)
+
+        asyncio.get_running_loop().run_in_executor = counting  # type: ignore[method-assign]
+        results = await asyncio.gather(*(batcher.submit("x" * i, {}, 5) for i in range(40)))
+        assert calls < 10, f"{calls} trips through the event loop for 10 batches: batches were not chained"
+        return [*warm, *results]
+
+    results = asyncio.run(_with_batcher(runtime, body, max_batch_size=4))
+    assert [int(r[0]) for r in results[4:]] == list(range(40))
+    assert len(set(threads)) == 1  # every batch ran on the one model thread
+    assert all(len(b) == 4 for b in runtime.batches)
+
+
+def test_other_model_thread_work_waits_one_batch_not_the_whole_queue() -> None:
+    runtime = CharRuntime(make_spec(), delay_s=0.02)
+    order: list[str] = []
+    running = threading.Event()
+    predict = runtime.predict
+
+    def recording(inputs: list[Any], params: dict[str, Any]) -> list[Any]:
+        order.append("batch")
+        running.set()
+        return predict(inputs, params)
+
+    runtime.predict = recording  # type: ignore[method-assign]
+
+    async def body(batcher: Batcher) -> None:
+        await asyncio.gather(*(batcher.submit(f"warm {i}", {}, 5) for i in range(4)))
+        order.clear()
+        running.clear()
+        load = [asyncio.ensure_future(batcher.submit("x" * i, {}, 5)) for i in range(40)]
+        await asyncio.to_thread(running.wait, 5)  # the first batch of the load is running
+        await batcher.call(order.append, "call")
+        await asyncio.gather(*load)
+
+    asyncio.run(_with_batcher(runtime, body, max_batch_size=4))
+    assert order.index("call") <= 2, order  # behind the running batch (and at most one taken with it)
+    assert order.count("batch") == 10

@@ -6,7 +6,6 @@ answers 422 saying which task this deployment serves. `stream: true` answers ser
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import time
@@ -109,7 +108,7 @@ def openai_routes(service: ModelService, guard: Guard) -> list[Route]:
         body = parse_body(await read_body(request, limit), ChatRequest)
         check_model(body.model)
         messages = [m.model_dump() for m in body.messages]
-        prompt = await _on_model_thread(service, service.runtime.chat_prompt, messages)
+        prompt = await service.batcher.call(service.runtime.chat_prompt, messages)
         params = _generation_params(body, body.max_completion_tokens or body.max_tokens or 128)
         if body.stream:
             [prompt] = service.check_inputs([prompt], "body.messages", indexed=False)
@@ -157,10 +156,6 @@ def _generation_params(body: _Sampling, max_tokens: int) -> Params:
     if body.seed is not None:
         params["seed"] = body.seed
     return params
-
-
-async def _on_model_thread(service: ModelService, fn: Any, *args: Any) -> Any:
-    return await asyncio.get_running_loop().run_in_executor(service.executor, fn, *args)
 
 
 def _cut_at_stop(text: str, stop: str | list[str] | None) -> tuple[str, bool]:
