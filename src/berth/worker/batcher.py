@@ -56,7 +56,7 @@ class _Pending:
 
 
 BatchObserver = Callable[[int, float], None]  # (batch size, seconds in the model)
-Failure = tuple[list[_Pending], Exception]
+Outcome = tuple[list[_Pending], "list[Any] | Exception", float]  # a batch, its results or error, seconds
 
 
 class Batcher:
@@ -190,35 +190,36 @@ class Batcher:
 
     async def _execute(self, batch: list[_Pending]) -> None:
         loop = asyncio.get_running_loop()
-        failure = await loop.run_in_executor(self.executor, self._run_chain, loop, batch)
-        if failure is None:
+        batch, outcome, seconds = await loop.run_in_executor(self.executor, self._run_chain, loop, batch)
+        if not isinstance(outcome, Exception):
+            self._deliver(batch, outcome, seconds)
             return
-        batch, exc = failure
         if len(batch) > 1:  # isolate the bad input: retry one by one so the others still succeed
-            log.warning("a batch of %d failed (%s); retrying its inputs one by one", len(batch), exc)
+            log.warning("a batch of %d failed (%s); retrying its inputs one by one", len(batch), outcome)
             for pending in batch:
                 await self._execute([pending])
             return
-        if not isinstance(exc, BerthError):
-            log.error("the model failed on an input", exc_info=exc)
-            exc = ModelError("the model failed on this input; the worker log has the details")
-        self._fail_all(batch, exc)
+        if not isinstance(outcome, BerthError):
+            log.error("the model failed on an input", exc_info=outcome)
+            outcome = ModelError("the model failed on this input; the worker log has the details")
+        self._fail_all(batch, outcome)
 
-    def _run_chain(self, loop: asyncio.AbstractEventLoop, batch: list[_Pending]) -> Failure | None:
-        """On the model thread: run `batch`, then each next batch that is already full; a failed batch
-        goes back to the event loop, which retries its inputs."""
-        while batch:
+    def _run_chain(self, loop: asyncio.AbstractEventLoop, batch: list[_Pending]) -> Outcome:
+        """On the model thread: run `batch`, and while the next batch is already full, hand these
+        results to the loop and run that one. The last batch's outcome goes back as the return value,
+        so light traffic takes one trip through the loop per batch, as without chaining."""
+        while True:
             started = time.perf_counter()
             try:
                 results = self._predict([pending.item for pending in batch], batch[0].params)
             except Exception as exc:
-                return batch, exc
-            try:
-                loop.call_soon_threadsafe(self._deliver, batch, results, time.perf_counter() - started)
-            except RuntimeError:  # the loop closed meanwhile (shutdown): nobody waits for these now
-                return None
-            batch = self._take_full_batch()
-        return None
+                return batch, exc, time.perf_counter() - started
+            seconds = time.perf_counter() - started
+            following = self._take_full_batch()
+            if not following:
+                return batch, results, seconds
+            loop.call_soon_threadsafe(self._deliver, batch, results, seconds)
+            batch = following
 
     def _deliver(self, batch: list[_Pending], results: list[Any], seconds: float) -> None:
         if self.on_batch is not None:
