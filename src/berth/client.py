@@ -175,9 +175,9 @@ class Client:
             from berth.settings import get_settings  # NOTE: pydantic-settings only when needed
 
             settings = get_settings()
-            from berth.net import connect_host
+            from berth.net import local_url
 
-            url = url or f"http://{connect_host(settings.host)}:{settings.port}"
+            url = url or local_url(settings.host, settings.port)
             if api_key is None and settings.api_key is not None:
                 api_key = settings.api_key.get_secret_value()
         self.url = url.rstrip("/")

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from berth.errors import ControlPlaneUnavailable, RequestTimeout, error_from_body
-from berth.net import connect_host
+from berth.net import local_url
 
 API_DEPLOYMENTS = "/api/v1/deployments"
 EMPTY = "no deployments; create one with `berth deploy MODEL`"
@@ -55,7 +55,7 @@ def light_settings(
     port = values.get("BERTH_PORT", "8000").strip()
     if not port.isdigit() or not 1 <= int(port) <= 65535:
         return None
-    return f"http://{connect_host(values.get('BERTH_HOST', '127.0.0.1').strip())}:{int(port)}", api_key
+    return local_url(values.get("BERTH_HOST", "127.0.0.1").strip(), int(port)), api_key
 
 
 def fetch_deployments(url: str, api_key: str | None, timeout: float = TIMEOUT_S) -> list[dict[str, Any]]:
@@ -147,7 +147,7 @@ def control_plane() -> tuple[str, str | None]:
 
     settings = get_settings()  # NOTE: raises the clear error for the value the light reader refused
     api_key = settings.api_key.get_secret_value() if settings.api_key is not None else None
-    return f"http://{connect_host(settings.host)}:{settings.port}", api_key or None
+    return local_url(settings.host, settings.port), api_key or None
 
 
 def ls(as_json: bool = False) -> None:

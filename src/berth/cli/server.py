@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from berth.errors import BerthError, Conflict, RequestTimeout
-from berth.net import connect_host
+from berth.net import local_url
 
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 30.0
@@ -44,7 +44,7 @@ def up(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
     pidfile.write_text(f"{process.pid}\n")
-    url = f"http://{connect_host(host)}:{port}"
+    url = local_url(host, port)
     _wait_ready(process, url, log_path, pidfile)
     typer.echo(f"berth control plane is up at {url} (pid {process.pid}; log {log_path})")
 
