@@ -149,6 +149,8 @@ async def _serve(
         http="httptools",
         lifespan="on",
         access_log=False,
+        proxy_headers=False,  # the worker reads no client address: skip the middleware
+        server_header=False,
         log_config=None,
         timeout_graceful_shutdown=int(spec.limits.request_timeout_s) + 1,
         timeout_keep_alive=30,

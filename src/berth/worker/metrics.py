@@ -42,14 +42,24 @@ class WorkerMetrics:
             "berth_worker_info", "The deployment this worker serves.", list(labels), registry=self.registry
         )
         info.labels(**labels).set(1)
+        self._children: dict[tuple[str, int], tuple[Counter, Histogram]] = {}
 
     def observe_batch(self, size: int, seconds: float) -> None:
         self.batch_size.observe(size)
         self.batch_seconds.observe(seconds)
 
     def observe_request(self, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(route, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
+        # NOTE: `labels()` validates and locks on every call; the children never change, so keep them.
+        key = (route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = self._children[key] = (
+                self.requests.labels(route, str(status)),
+                self.latency.labels(route),
+            )
+        counter, histogram = children
+        counter.inc()
+        histogram.observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

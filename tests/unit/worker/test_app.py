@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from berth.spec import Task
-from berth.worker.app import create_app
+from berth.worker.app import DirectRoutes, create_app
 from berth.worker.service import ModelService
 from tests.unit.worker.conftest import CharRuntime, make_spec
 
@@ -121,6 +121,25 @@ async def test_unknown_route_and_method(client: httpx.AsyncClient) -> None:
     wrong = await client.get("/predict")
     assert wrong.status_code == 405
     assert wrong.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_fixed_paths_skip_the_router_and_parameterised_ones_do_not() -> None:
+    service, client = await _client()
+    app = client._transport.app  # the ASGI app under test
+    assert isinstance(app, DirectRoutes)
+    assert {("POST", "/predict"), ("POST", "/v1/embeddings"), ("GET", "/health/ready")} <= set(app.endpoints)
+    assert not [path for _, path in app.endpoints if "{" in path]  # /v2/models/{model}/... via Starlette
+    async with client:
+        chunks = [b'{"inputs": ', b'["ab", ', b'"c"]}']  # a body in several ASGI messages
+
+        async def body() -> AsyncIterator[bytes]:
+            for chunk in chunks:
+                yield chunk
+
+        response = await client.post("/predict", content=body())
+        assert response.status_code == 200
+        assert len(response.json()["result"]) == 2
+    await service.drain()
 
 
 async def test_api_key_is_required_except_on_health_probes() -> None:
