@@ -1,18 +1,21 @@
 """Serving benchmark: berth's worker and LitServe against the raw in-process limit, in one run.
 
-    .venv/bin/python benchmarks/serve.py [--duration 10] [--concurrency 1,8,32,64] [--skip-litserve] [--json]
+    .venv/bin/python benchmarks/serve.py [--duration 5] [--rounds 3] [--concurrency 1,8,32,64]
+                                         [--skip-litserve] [--json]
 
 Order, one thing at a time so that nothing shares the two cores with what is being measured:
   1. raw: SentenceTransformer.encode on batches of 1..64 in a process of its own that stays up for the
      whole run (benchmarks/raw_encode.py --serve);
   2. berth: `python -m berth.worker SPEC --port P`, then wrk at each concurrency (warm-up pass first);
   3. LitServe: benchmarks/litserve_server.py from .venv-bench (made by scripts/bench-env.sh), same load.
-Every server pass is compared with raw measurements (batch 1 and the best batch) taken just before and
-just after it, while the server is frozen with SIGSTOP: these machines drift by 10-25 % within
-minutes, so a baseline from the start of the run misjudged later passes by that much.
+Each concurrency is measured in rounds that alternate with the raw baseline: raw (batch 1 and the
+large batches, the server frozen with SIGSTOP), a wrk slice, raw, a wrk slice, ..., raw. A pass is
+judged against the raw measurements of its own rounds: these machines drift by 10-25 % within
+minutes, so a baseline from the start of the run misjudged later passes by that much, and one slice
+between two raw measurements still moved its ratio by ±0.06 from run to run.
 Prints a Markdown table of ratios and PASS/FAIL target lines (targets are reported, never asserted), and
 writes both to artifacts/bench/serve-latest.{md,json}. Servers live on 127.0.0.1 on free ports and are
-stopped by process group on exit, Ctrl-C included. About 4 minutes with the defaults (up to 5 when
+stopped by process group on exit, Ctrl-C included. About 6 minutes with the defaults (up to 7 when
 it has to wait for other processes to finish).
 """
 
@@ -26,6 +29,7 @@ import re
 import resource
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -55,7 +59,7 @@ TARGET_RSS_GROWTH = 0.05  # worker RSS growth from ready to the end of the run
 EMBEDDING_TOLERANCE = 1e-4  # a server must return what encode() returns, not merely something fast
 NOISE_LIMIT_CORES = 0.15  # CPU that other processes may take during a measurement before we warn
 QUIET_WAIT_S = 20.0  # how long to wait, before each phase, for other processes to finish
-PAIRED_SECONDS = 1.5  # raw time per batch size around each pass
+PAIRED_SECONDS = 1.5  # raw time per batch size between slices
 # Around each pass, raw is measured at batch 1 and at every large batch, and the best taken: which size
 # is best moves with the machine's speed (16, 32 or 64 here), and a single size would flatter a server.
 PAIRED_BATCHES = (1, 16, 32, 64)
@@ -64,10 +68,11 @@ PAIRED_MIN_CALLS = 10
 
 @dataclass
 class Pass:
-    """One measured wrk pass against one server at one concurrency."""
+    """A server at one concurrency: one wrk slice, or a concurrency's slices pooled (`pooled`)."""
 
     server: str
     clients: int
+    seconds: float  # measured wrk time
     rps: float  # successful (status < 400) responses per second
     p50_ms: float
     p99_ms: float
@@ -78,8 +83,9 @@ class Pass:
     other_cpu: float  # cores used by anything else on the machine: noise, should be ~0
     rss_start_mb: float  # server process tree RSS after the warm-up pass, and after the measured pass
     rss_end_mb: float
-    raw_rps: float = 0.0  # raw best-batch req/s, mean of the measurements just before and after
-    raw_p50_ms: float = 0.0  # raw batch-1 p50, likewise
+    raw_rps: float = 0.0  # raw best-batch req/s, mean of the raw measurements between the slices
+    raw_p50_ms: float = 0.0  # raw batch-1 p50, median of the same measurements
+    round_ratios: list[float] = field(default_factory=list)  # each slice against the raw on both sides
 
     @property
     def raw_ratio(self) -> float:
@@ -349,10 +355,12 @@ def measure_pass(name: str, url: str, pid: int, clients: int, seconds: float, wa
     server_cpu = (tree_cpu_s(pid) - cpu_before) / watch.wall
     errors = {k: int(summary[k]) for k in ("connect", "read", "write", "status", "timeout")}
     ok = summary["requests"] - errors["status"]
+    seconds = summary["duration_us"] / 1e6
     return Pass(
         server=name,
         clients=clients,
-        rps=ok / (summary["duration_us"] / 1e6),
+        seconds=seconds,
+        rps=ok / seconds,
         p50_ms=summary["p50_us"] / 1000,
         p99_ms=summary["p99_us"] / 1000,
         requests=int(summary["requests"]),
@@ -386,6 +394,52 @@ def embedding_of(server: str, payload: Any) -> list[float]:
     return [float(x) for x in payload]
 
 
+def pooled(slices: list[Pass], raws: list[dict[str, Any]]) -> Pass:
+    """A concurrency's slices as one pass, against the raw measured between them (`raws` brackets
+    the slices: one more than they are). Throughput and CPU are time-weighted over the slices, p50 is
+    their median and p99 their worst. The raw side comes from the same window, so a drift of the
+    machine moves both sides alike: its best batch is the size with the highest mean rate over the
+    window (the best of each short measurement would be biased upward: the largest of three noisy
+    rates, +5-10 % here), and its batch-1 p50 is the median."""
+    seconds = sum(s.seconds for s in slices)
+
+    def weighted(value: str) -> float:
+        return sum(getattr(s, value) * s.seconds for s in slices) / seconds
+
+    errors = {key: sum(s.errors[key] for s in slices) for key in slices[0].errors}
+    return Pass(
+        server=slices[0].server,
+        clients=slices[0].clients,
+        seconds=seconds,
+        rps=weighted("rps"),
+        p50_ms=statistics.median(s.p50_ms for s in slices),
+        p99_ms=max(s.p99_ms for s in slices),
+        requests=sum(s.requests for s in slices),
+        errors=errors,
+        wrk_cpu=weighted("wrk_cpu"),
+        server_cpu=weighted("server_cpu"),
+        other_cpu=max([s.other_cpu for s in slices] + [r["other_cpu"] for r in raws]),
+        rss_start_mb=slices[0].rss_start_mb,
+        rss_end_mb=slices[-1].rss_end_mb,
+        raw_rps=best_mean_rps(raws),
+        raw_p50_ms=statistics.median(r["batch1_p50_ms"] for r in raws),
+        round_ratios=[
+            s.rps / best_mean_rps([before, after])
+            for s, before, after in zip(slices, raws, raws[1:], strict=False)
+        ],
+    )
+
+
+def best_mean_rps(raws: list[dict[str, Any]]) -> float:
+    """The highest, over batch sizes other than 1, of that size's mean rate across `raws`."""
+    rates: dict[int, list[float]] = {}
+    for raw in raws:
+        for result in raw["batches"]:
+            if result["batch"] > 1:
+                rates.setdefault(result["batch"], []).append(result["rps"])
+    return max(statistics.fmean(r) for r in rates.values())
+
+
 def measure_server(run: ServerRun, cmd: list[str], ready_path: str, port: int, args: Args) -> None:
     url = f"http://127.0.0.1:{port}/predict"
     raw, best_batch = args.raw, args.report["raw"]["best_batch"]
@@ -395,23 +449,25 @@ def measure_server(run: ServerRun, cmd: list[str], ready_path: str, port: int, a
         embedding = embedding_of(run.name, post_json(url, {"text": SENTENCES[0]}))
         run.embedding_max_diff = max(abs(a - b) for a, b in zip(embedding, raw.reference, strict=True))
         run.rss_ready_mb = tree_rss_mb(proc.pid)
-        before = raw.around(proc.pid, best_batch)
+        raws = [raw.around(proc.pid, best_batch)]
         for clients in args.concurrency:
-            result = measure_pass(run.name, url, proc.pid, clients, args.duration, args.warmup)
-            after = raw.around(proc.pid, best_batch)
-            result.raw_rps = (before["best_rps"] + after["best_rps"]) / 2
-            result.raw_p50_ms = (before["batch1_p50_ms"] + after["batch1_p50_ms"]) / 2
-            result.other_cpu = max(result.other_cpu, before["other_cpu"], after["other_cpu"])
-            before = after
+            slices: list[Pass] = []
+            for round_index in range(args.rounds):
+                warmup = args.warmup if round_index == 0 else 0.0
+                slices.append(measure_pass(run.name, url, proc.pid, clients, args.duration, warmup))
+                raws.append(raw.around(proc.pid, best_batch))
+                if proc.poll() is not None:
+                    raise RuntimeError(f"exited with code {proc.returncode} during the c={clients} pass")
+            result = pooled(slices, raws[-args.rounds - 1 :])
+            rounds = ", ".join(f"{r:.2f}" for r in result.round_ratios)
             progress(
                 f"{run.name} c={clients}: {result.rps:.1f} req/s ({result.raw_ratio:.2f}x raw "
-                f"{result.raw_rps:.0f}), p50 {result.p50_ms:.1f} ms ({result.over_raw_ms:+.1f} ms over raw), "
-                f"p99 {result.p99_ms:.1f} ms, errors {result.error_count}, "
-                f"server {result.server_cpu:.2f} cores, wrk {result.wrk_cpu:.2f} cores"
+                f"{result.raw_rps:.0f}; rounds {rounds}), p50 {result.p50_ms:.1f} ms "
+                f"({result.over_raw_ms:+.1f} ms over raw), p99 {result.p99_ms:.1f} ms, "
+                f"errors {result.error_count}, server {result.server_cpu:.2f} cores, "
+                f"wrk {result.wrk_cpu:.2f} cores"
             )
             run.passes.append(result)
-            if proc.poll() is not None:
-                raise RuntimeError(f"exited with code {proc.returncode} during the c={clients} pass")
 
 
 # --------------------------------------------------------------------------- report
@@ -420,6 +476,7 @@ def measure_server(run: ServerRun, cmd: list[str], ready_path: str, port: int, a
 @dataclass
 class Args:
     duration: float
+    rounds: int
     warmup: float
     raw_seconds: float
     concurrency: list[int]
@@ -480,7 +537,9 @@ def load_section(berth: ServerRun | None, lite: ServerRun | None, clients: list[
                 cells += ["—"] * 6
                 continue
             cells += [fmt(p.rps), fmt(p.p50_ms), fmt(p.p99_ms), str(p.error_count), fmt(p.raw_rps)]
-            cells.append(f"{p.raw_ratio:.2f}x")
+            spread = p.round_ratios
+            rounds = f" ({min(spread):.2f}-{max(spread):.2f})" if len(spread) > 1 else ""
+            cells.append(f"{p.raw_ratio:.2f}x{rounds}")
         cells.append(ratio(b.rps if b else None, lt.rps if lt else None))
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -580,7 +639,8 @@ def render(report: dict[str, Any], runs: list[ServerRun], args: Args) -> str:
         "",
         f"all-MiniLM-L6-v2 on CPU ({os.cpu_count()} cores), {len(SENTENCES)} short sentences; "
         f"max_batch_size {args.max_batch_size} for berth and LitServe; "
-        f"wrk -t1, {args.duration:g} s per pass after a {args.warmup:g} s warm-up; "
+        f"wrk -t1, {args.rounds} slices of {args.duration:g} s per concurrency after a "
+        f"{args.warmup:g} s warm-up, raw measured before each slice and after the last; "
         f"niceness {report['nice']}; {report['started']}.",
         "",
         "## Raw in-process limit (SentenceTransformer.encode, one model thread)",
@@ -589,7 +649,8 @@ def render(report: dict[str, Any], runs: list[ServerRun], args: Args) -> str:
         "",
         "## Over HTTP",
         "",
-        "Each pass against the raw best-batch throughput measured just before and after it.",
+        "Each row pools its slices and compares them with the raw measurements taken between them; "
+        "in brackets, the lowest and highest of its slices against the raw on either side of each.",
         "",
         *load_section(berth, lite, args.concurrency),
         "",
@@ -597,7 +658,7 @@ def render(report: dict[str, Any], runs: list[ServerRun], args: Args) -> str:
     p1 = pass_at(berth, 1)
     if p1:
         lines += [
-            f"At 1 client: berth p50 {p1.p50_ms:.2f} ms, raw batch-1 p50 around that pass "
+            f"At 1 client: berth p50 {p1.p50_ms:.2f} ms, raw batch-1 p50 between its slices "
             f"{p1.raw_p50_ms:.2f} ms: **{p1.over_raw_ms:+.2f} ms**.",
             "",
         ]
@@ -630,7 +691,10 @@ def parse_args() -> Args:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measured wrk pass (10)")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per measured wrk slice (5)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="wrk slices per concurrency, each followed by raw (3)"
+    )
     parser.add_argument(
         "--warmup", type=float, default=2.0, help="seconds of wrk warm-up before each pass (2)"
     )
@@ -657,6 +721,7 @@ def parse_args() -> Args:
     ns = parser.parse_args()
     return Args(
         duration=ns.duration,
+        rounds=max(1, ns.rounds),
         warmup=ns.warmup,
         raw_seconds=ns.raw_seconds,
         concurrency=[int(c) for c in ns.concurrency.split(",") if c.strip()],
