@@ -60,9 +60,12 @@ EMBEDDING_TOLERANCE = 1e-4  # a server must return what encode() returns, not me
 NOISE_LIMIT_CORES = 0.15  # CPU that other processes may take during a measurement before we warn
 QUIET_WAIT_S = 20.0  # how long to wait, before each phase, for other processes to finish
 PAIRED_SECONDS = 1.5  # raw time per batch size between slices
-# Around each pass, raw is measured at batch 1 and at every large batch, and the best taken: which size
-# is best moves with the machine's speed (16, 32 or 64 here), and a single size would flatter a server.
-PAIRED_BATCHES = (1, 16, 32, 64)
+# Between slices raw is measured at every large batch and the best taken: which size is best moves
+# with the machine's speed (16, 32 or 64 here), and a single size would flatter a server. The one-client
+# pass is compared with batch 1 alone, in twice the rounds of half the length: its target is a latency
+# difference of 2 ms on ~15 ms, about the machine's drift over the 10 s that a slice and a raw
+# measurement of every size took.
+PAIRED_BATCHES = (16, 32, 64)
 PAIRED_MIN_CALLS = 10
 
 
@@ -83,13 +86,14 @@ class Pass:
     other_cpu: float  # cores used by anything else on the machine: noise, should be ~0
     rss_start_mb: float  # server process tree RSS after the warm-up pass, and after the measured pass
     rss_end_mb: float
-    raw_rps: float = 0.0  # raw best-batch req/s, mean of the raw measurements between the slices
-    raw_p50_ms: float = 0.0  # raw batch-1 p50, median of the same measurements
+    raw_rps: float = 0.0  # raw best-batch req/s over the window of the slices (0: one client)
+    raw_p50_ms: float = 0.0  # raw batch-1 p50, median over the same window (one client only)
     round_ratios: list[float] = field(default_factory=list)  # each slice against the raw on both sides
+    round_over_ms: list[float] = field(default_factory=list)  # one client: each slice's p50 over raw
 
     @property
     def raw_ratio(self) -> float:
-        return self.rps / self.raw_rps
+        return self.rps / self.raw_rps if self.raw_rps else float("nan")
 
     @property
     def over_raw_ms(self) -> float:
@@ -307,11 +311,11 @@ class RawBaseline:
         result["other_cpu"] = max(0.0, watch.machine - raw_cpu)
         return result
 
-    def around(self, server_pid: int, best_batch: int) -> dict[str, Any]:
-        """Batch 1 and the large batches now, with the server's process group frozen meanwhile."""
+    def around(self, server_pid: int, batches: list[int]) -> dict[str, Any]:
+        """`batches` now, with the server's process group frozen meanwhile."""
         os.killpg(server_pid, signal.SIGSTOP)
         try:
-            return self.measure(sorted({*PAIRED_BATCHES, best_batch}), PAIRED_SECONDS, PAIRED_MIN_CALLS)
+            return self.measure(batches, PAIRED_SECONDS, PAIRED_MIN_CALLS)
         finally:
             os.killpg(server_pid, signal.SIGCONT)
 
@@ -402,9 +406,12 @@ def pooled(slices: list[Pass], raws: list[dict[str, Any]]) -> Pass:
     window (the best of each short measurement would be biased upward: the largest of three noisy
     rates, +5-10 % here), and its batch-1 p50 is the median."""
     seconds = sum(s.seconds for s in slices)
+    neighbours = list(zip(slices, raws, raws[1:], strict=False))
+    batch1 = [r["batch1_p50_ms"] for r in raws if r["batch1_p50_ms"] is not None]
+    raw_rps = best_mean_rps(raws)
 
     def weighted(value: str) -> float:
-        return sum(getattr(s, value) * s.seconds for s in slices) / seconds
+        return float(sum(getattr(s, value) * s.seconds for s in slices)) / seconds
 
     errors = {key: sum(s.errors[key] for s in slices) for key in slices[0].errors}
     return Pass(
@@ -421,23 +428,27 @@ def pooled(slices: list[Pass], raws: list[dict[str, Any]]) -> Pass:
         other_cpu=max([s.other_cpu for s in slices] + [r["other_cpu"] for r in raws]),
         rss_start_mb=slices[0].rss_start_mb,
         rss_end_mb=slices[-1].rss_end_mb,
-        raw_rps=best_mean_rps(raws),
-        raw_p50_ms=statistics.median(r["batch1_p50_ms"] for r in raws),
-        round_ratios=[
-            s.rps / best_mean_rps([before, after])
-            for s, before, after in zip(slices, raws, raws[1:], strict=False)
-        ],
+        raw_rps=raw_rps,
+        raw_p50_ms=statistics.median(batch1) if batch1 else 0.0,
+        round_ratios=[s.rps / best_mean_rps([a, b]) for s, a, b in neighbours] if raw_rps else [],
+        round_over_ms=[s.p50_ms - (a["batch1_p50_ms"] + b["batch1_p50_ms"]) / 2 for s, a, b in neighbours]
+        if batch1
+        else [],
     )
 
 
+def half(seconds: int) -> int:
+    return max(1, seconds // 2)
+
+
 def best_mean_rps(raws: list[dict[str, Any]]) -> float:
-    """The highest, over batch sizes other than 1, of that size's mean rate across `raws`."""
+    """The highest, over batch sizes other than 1, of that size's mean rate across `raws` (0: none)."""
     rates: dict[int, list[float]] = {}
     for raw in raws:
         for result in raw["batches"]:
             if result["batch"] > 1:
                 rates.setdefault(result["batch"], []).append(result["rps"])
-    return max(statistics.fmean(r) for r in rates.values())
+    return max((statistics.fmean(r) for r in rates.values()), default=0.0)
 
 
 def measure_server(run: ServerRun, cmd: list[str], ready_path: str, port: int, args: Args) -> None:
@@ -449,23 +460,29 @@ def measure_server(run: ServerRun, cmd: list[str], ready_path: str, port: int, a
         embedding = embedding_of(run.name, post_json(url, {"text": SENTENCES[0]}))
         run.embedding_max_diff = max(abs(a - b) for a, b in zip(embedding, raw.reference, strict=True))
         run.rss_ready_mb = tree_rss_mb(proc.pid)
-        raws = [raw.around(proc.pid, best_batch)]
         for clients in args.concurrency:
+            one = clients == 1
+            batches = [1] if one else sorted({*PAIRED_BATCHES, best_batch})
+            rounds, seconds = (2 * args.rounds, half(args.duration)) if one else (args.rounds, args.duration)
+            raws = [raw.around(proc.pid, batches)]
             slices: list[Pass] = []
-            for round_index in range(args.rounds):
+            for round_index in range(rounds):
                 warmup = args.warmup if round_index == 0 else 0.0
-                slices.append(measure_pass(run.name, url, proc.pid, clients, args.duration, warmup))
-                raws.append(raw.around(proc.pid, best_batch))
+                slices.append(measure_pass(run.name, url, proc.pid, clients, seconds, warmup))
+                raws.append(raw.around(proc.pid, batches))
                 if proc.poll() is not None:
                     raise RuntimeError(f"exited with code {proc.returncode} during the c={clients} pass")
-            result = pooled(slices, raws[-args.rounds - 1 :])
-            rounds = ", ".join(f"{r:.2f}" for r in result.round_ratios)
+            result = pooled(slices, raws)
+            if one:
+                spread = ", ".join(f"{d:+.1f}" for d in result.round_over_ms)
+                against = f"{result.over_raw_ms:+.2f} ms over raw batch-1 (rounds {spread})"
+            else:
+                spread = ", ".join(f"{r:.2f}" for r in result.round_ratios)
+                against = f"{result.raw_ratio:.2f}x raw {result.raw_rps:.0f} (rounds {spread})"
             progress(
-                f"{run.name} c={clients}: {result.rps:.1f} req/s ({result.raw_ratio:.2f}x raw "
-                f"{result.raw_rps:.0f}; rounds {rounds}), p50 {result.p50_ms:.1f} ms "
-                f"({result.over_raw_ms:+.1f} ms over raw), p99 {result.p99_ms:.1f} ms, "
-                f"errors {result.error_count}, server {result.server_cpu:.2f} cores, "
-                f"wrk {result.wrk_cpu:.2f} cores"
+                f"{run.name} c={clients}: {result.rps:.1f} req/s, p50 {result.p50_ms:.1f} ms, "
+                f"p99 {result.p99_ms:.1f} ms, {against}, errors {result.error_count}, "
+                f"server {result.server_cpu:.2f} cores, wrk {result.wrk_cpu:.2f} cores"
             )
             run.passes.append(result)
 
@@ -475,7 +492,7 @@ def measure_server(run: ServerRun, cmd: list[str], ready_path: str, port: int, a
 
 @dataclass
 class Args:
-    duration: float
+    duration: int  # wrk takes whole seconds
     rounds: int
     warmup: float
     raw_seconds: float
@@ -511,7 +528,7 @@ def raw_section(raw: dict[str, Any], runs: list[ServerRun], about: dict[str, Any
         lines.append(
             f"| {r['batch']} | {r['rps']:.1f} | {r['p50_ms']:.1f} | {r['cores']:.2f} | {r['rss_mb']:.0f} |"
         )
-    paired = [p.raw_rps for run in runs for p in run.passes]
+    paired = [p.raw_rps for run in runs for p in run.passes if p.raw_rps]
     drift = f"; measured again around each pass: {min(paired):.1f}-{max(paired):.1f} req/s" if paired else ""
     lines += [
         "",
@@ -536,10 +553,13 @@ def load_section(berth: ServerRun | None, lite: ServerRun | None, clients: list[
             if p is None:
                 cells += ["—"] * 6
                 continue
-            cells += [fmt(p.rps), fmt(p.p50_ms), fmt(p.p99_ms), str(p.error_count), fmt(p.raw_rps)]
+            cells += [fmt(p.rps), fmt(p.p50_ms), fmt(p.p99_ms), str(p.error_count)]
+            if not p.raw_rps:  # one client: compared on latency, below
+                cells += ["—", "—"]
+                continue
             spread = p.round_ratios
             rounds = f" ({min(spread):.2f}-{max(spread):.2f})" if len(spread) > 1 else ""
-            cells.append(f"{p.raw_ratio:.2f}x{rounds}")
+            cells += [fmt(p.raw_rps), f"{p.raw_ratio:.2f}x{rounds}"]
         cells.append(ratio(b.rps if b else None, lt.rps if lt else None))
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -639,8 +659,9 @@ def render(report: dict[str, Any], runs: list[ServerRun], args: Args) -> str:
         "",
         f"all-MiniLM-L6-v2 on CPU ({os.cpu_count()} cores), {len(SENTENCES)} short sentences; "
         f"max_batch_size {args.max_batch_size} for berth and LitServe; "
-        f"wrk -t1, {args.rounds} slices of {args.duration:g} s per concurrency after a "
-        f"{args.warmup:g} s warm-up, raw measured before each slice and after the last; "
+        f"wrk -t1, {args.rounds} slices of {args.duration:g} s per concurrency ({2 * args.rounds} of "
+        f"{half(args.duration)} s at one client) after a {args.warmup:g} s warm-up, raw measured "
+        "before each slice and after the last; "
         f"niceness {report['nice']}; {report['started']}.",
         "",
         "## Raw in-process limit (SentenceTransformer.encode, one model thread)",
@@ -649,8 +670,9 @@ def render(report: dict[str, Any], runs: list[ServerRun], args: Args) -> str:
         "",
         "## Over HTTP",
         "",
-        "Each row pools its slices and compares them with the raw measurements taken between them; "
-        "in brackets, the lowest and highest of its slices against the raw on either side of each.",
+        "Each row pools its slices and compares them with the raw best batch measured between them; "
+        "in brackets, the lowest and highest of its slices against the raw on either side of each. "
+        "One client is compared on latency, with raw batch 1, below.",
         "",
         *load_section(berth, lite, args.concurrency),
         "",
@@ -659,7 +681,8 @@ def render(report: dict[str, Any], runs: list[ServerRun], args: Args) -> str:
     if p1:
         lines += [
             f"At 1 client: berth p50 {p1.p50_ms:.2f} ms, raw batch-1 p50 between its slices "
-            f"{p1.raw_p50_ms:.2f} ms: **{p1.over_raw_ms:+.2f} ms**.",
+            f"{p1.raw_p50_ms:.2f} ms: **{p1.over_raw_ms:+.2f} ms**; each slice against the raw on "
+            f"either side of it: {', '.join(f'{d:+.2f}' for d in p1.round_over_ms)} ms.",
             "",
         ]
     for run in runs:
@@ -691,7 +714,7 @@ def parse_args() -> Args:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds per measured wrk slice (5)")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per measured wrk slice (5)")
     parser.add_argument(
         "--rounds", type=int, default=3, help="wrk slices per concurrency, each followed by raw (3)"
     )
