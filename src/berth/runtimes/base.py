@@ -37,7 +37,9 @@ class Signature:
 class Runtime(ABC):
     """A loaded model that predicts on batches.
 
-    Every method is called from the worker's single model thread, so implementations need no locks.
+    Every method is called from a model thread. A runtime that keeps `lanes()` at 1 (the default)
+    has a single one and needs no locks; one that returns more must let `predict` run on that many
+    threads at once.
 
     >>> runtime = SentenceTransformersRuntime(model, spec, device="cpu", task=Task.FEATURE_EXTRACTION)
     >>> runtime.load()
@@ -80,6 +82,14 @@ class Runtime(ABC):
     def warmup_input(self) -> Any | None:
         """An input the worker can predict on once after `load` to warm the model up; None to skip."""
         return None
+
+    def lanes(self) -> int:
+        """How many batches may run at once, each on its own model thread (after `load`)."""
+        return 1
+
+    def set_concurrency(self, sharing: int) -> None:  # noqa: B027 - a hook, like `close`
+        """Called on a model thread before each batch: the cores are shared `sharing` ways (this batch
+        included), and a runtime with lanes gives this batch its share."""
 
     def count_tokens(self, text: str) -> int:
         """How many tokens `text` is to this model (for usage reports); safe from any thread.

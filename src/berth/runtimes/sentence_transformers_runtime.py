@@ -34,6 +34,7 @@ class SentenceTransformersRuntime(Runtime):
     tasks = frozenset({Task.FEATURE_EXTRACTION})
 
     _encoder: SentenceTransformer | None = None
+    _threads = 1  # torch's intra-op threads on the loading thread: the cores the lanes share
 
     def load(self) -> None:
         folder = layout.model_folder(self.model)
@@ -62,6 +63,7 @@ class SentenceTransformersRuntime(Runtime):
             encoder.to(getattr(torch, dtype))
         encoder.eval()
         self._encoder = encoder
+        self._threads = torch.get_num_threads()
         self._counter = token_counter(getattr(encoder, "tokenizer", None))
 
     def validate_input(self, item: Any) -> Any:
@@ -81,6 +83,25 @@ class SentenceTransformersRuntime(Runtime):
                 inputs, batch_size=len(inputs), convert_to_numpy=True, show_progress_bar=False
             )
         return list(vectors.astype("float32", copy=False))
+
+    def lanes(self) -> int:
+        """Two lanes on a CPU with two cores or more (measured on 2 cores; see berth.worker.batcher).
+
+        `encode` is safe on two threads at once: torch modules in inference mode share weights
+        read-only, and every call tokenizes with the same padding and truncation, so transformers
+        never reconfigures the shared Rust tokenizer (it only does when they change), and
+        concurrent encodes only borrow it to read.
+        """
+        return min(2, self._threads) if self.device == "cpu" else 1
+
+    def set_concurrency(self, sharing: int) -> None:
+        import torch
+
+        # NOTE: torch's thread count is per calling thread (OpenMP's and MKL's are), so each lane
+        # sets its own and a lane running alone still uses every core.
+        threads = max(1, self._threads // sharing)
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
 
     def signature(self) -> Signature:
         dim = self._encoder.get_embedding_dimension() if self._encoder is not None else None

@@ -1,8 +1,8 @@
 """Adaptive batching: group concurrent requests into one model call, off the event loop.
 
-Requests queue on the event loop; one collector task forms a batch and hands it to the single model
-thread, then forms the next. How long to wait for a batch to fill is the whole game (DESIGN.md,
-"Performance notes"):
+Requests queue on the event loop; one collector task forms a batch and hands it to a free model
+thread (a "lane", below), then forms the next. How long to wait for a batch to fill is the whole
+game (DESIGN.md, "Performance notes"):
 
 - dispatch at once when the batch is full, or when as many requests are waiting as the last batch
   held (every client seen last time is back, so waiting longer only adds latency);
@@ -19,6 +19,25 @@ Other work for the model thread (`call`: streamed generation steps) ends a chain
 one batch, as it would in the executor's queue. `_lock` guards taking a batch, which both threads do;
 appending (`submit`) is a single deque operation and needs no lock.
 
+Lanes: a runtime whose `predict` may run on several threads at once (`Runtime.lanes`) gets that many
+model threads, and two batches run side by side, each on its share of the cores
+(`Runtime.set_concurrency`). On 2 cores, MiniLM at batch 32 gave ~15 % more throughput as two
+single-threaded batches than as one batch on torch's two threads: every op of a two-thread batch
+ends in a barrier, and each preemption of one thread (by the event loop, by the clients) stalls the
+other. Which batch gets how many cores is decided when it is taken:
+
+- the first lane runs a batch on every core when no other lane is busy and nothing else waits
+  ("alone"): one client's latency does not change, and light traffic keeps the old behaviour;
+- otherwise every batch gets its share, and the other lanes only ever get their share: OpenMP keeps
+  every thread it starts, and once it manages more threads than there are cores it stops
+  spin-waiting between ops (a second lane that had once run on both cores added 2-4 ms to every
+  one-client request);
+- while the first lane runs alone no other lane starts: a third thread preempting one of its two
+  stalled it at every barrier, and p99 rose from ~170 to ~770 ms at 32 clients.
+
+The collector takes the first free lane, so light traffic always runs there. With one lane all of
+this reduces to the single model thread above.
+
 Only requests with the same parameters share a batch (generation options change the call).
 """
 
@@ -29,7 +48,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,7 +84,7 @@ class Batcher:
     def __init__(
         self,
         runtime: Runtime,
-        executor: ThreadPoolExecutor,
+        lanes: Sequence[ThreadPoolExecutor],
         *,
         max_batch_size: int,
         max_latency_ms: float,
@@ -73,7 +92,7 @@ class Batcher:
         on_batch: BatchObserver | None = None,
     ) -> None:
         self.runtime = runtime
-        self.executor = executor
+        self.lanes = list(lanes)  # single-thread executors; the first also runs `call`
         self.max_batch_size = max_batch_size
         self.max_wait_s = max_latency_ms / 1000
         self.max_queue = max_queue
@@ -82,7 +101,14 @@ class Batcher:
         self._arrival: asyncio.Future[None] | None = None
         self._last_batch_size = 1
         self._task: asyncio.Task[None] | None = None
+        self._free_lanes: asyncio.PriorityQueue[int] = asyncio.PriorityQueue()  # lowest index first
+        for index in range(len(self.lanes)):
+            self._free_lanes.put_nowait(index)
+        self._executing: set[asyncio.Task[None]] = set()
         self._lock = threading.Lock()
+        self._lanes_out = 0  # lanes taken from `_free_lanes` (collecting or running)
+        self._alone = False  # the first lane is running a batch on every core
+        self._lane_back = asyncio.Event()
         self._calls_waiting = 0  # `call`s queued for the model thread: a chain yields to them
 
     @property
@@ -93,9 +119,10 @@ class Batcher:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="berth-batcher")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        tasks = [*self._executing, *([self._task] if self._task is not None else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def submit(self, item: Any, params: Params, timeout_s: float) -> Any:
         """Queue one item and wait for its result, or raise `QueueFull` / `RequestTimeout`."""
@@ -121,10 +148,10 @@ class Batcher:
             ) from None
 
     async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Run `fn(*args)` on the model thread, between batches."""
+        """Run `fn(*args)` on the first model thread, between its batches."""
         self._calls_waiting += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+            return await asyncio.get_running_loop().run_in_executor(self.lanes[0], fn, *args)
         finally:
             self._calls_waiting -= 1
 
@@ -133,9 +160,50 @@ class Batcher:
             if not self._pending:
                 await self._next_arrival(None)
                 continue
+            lane = await self._free_lanes.get()
+            if not self._take_lane(lane):  # the first lane runs alone: wait for it, not beside it
+                self._lane_back.clear()
+                self._free_lanes.put_nowait(lane)
+                await self._lane_back.wait()
+                continue
             batch = await self._collect()
-            if batch:
-                await self._execute(batch)
+            if not batch:
+                self._return_lane(lane)
+                continue
+            with self._lock:
+                sharing = self._sharing_locked(lane)
+            task = asyncio.create_task(self._execute_on(lane, batch, sharing))
+            self._executing.add(task)
+            task.add_done_callback(self._executing.discard)
+
+    async def _execute_on(self, lane: int, batch: list[_Pending], sharing: int) -> None:
+        try:
+            await self._execute(lane, batch, sharing)
+        finally:
+            self._return_lane(lane)
+
+    def _take_lane(self, lane: int) -> bool:
+        with self._lock:
+            if lane and self._alone:
+                return False
+            self._lanes_out += 1
+            return True
+
+    def _return_lane(self, lane: int) -> None:
+        with self._lock:
+            self._lanes_out -= 1
+            if lane == 0:
+                self._alone = False
+        self._free_lanes.put_nowait(lane)
+        self._lane_back.set()
+
+    def _sharing_locked(self, lane: int) -> int:
+        """How many ways the cores are shared for the batch `lane` has just taken (see the top)."""
+        if lane == 0:
+            self._alone = self._lanes_out == 1 and not self._pending
+            if self._alone:
+                return 1
+        return len(self.lanes)
 
     async def _next_arrival(self, timeout_s: float | None) -> bool:
         """Wait for a new item; False when `timeout_s` passed without one."""
@@ -162,12 +230,14 @@ class Batcher:
         with self._lock:
             return self._take_batch_locked()
 
-    def _take_full_batch(self) -> list[_Pending]:
-        """On the model thread, after a batch: the next batch if it is already full, else nothing."""
+    def _take_full_batch(self, lane: int) -> tuple[list[_Pending], int]:
+        """On a model thread, after a batch: the next batch if it is already full (else nothing), and
+        how many ways it shares the cores."""
         with self._lock:
             if self._calls_waiting or len(self._pending) < min(self._last_batch_size, self.max_batch_size):
-                return []
-            return self._take_batch_locked()
+                return [], 0
+            batch = self._take_batch_locked()
+            return batch, self._sharing_locked(lane)
 
     def _take_batch_locked(self) -> list[_Pending]:
         batch: list[_Pending] = []
@@ -188,37 +258,45 @@ class Batcher:
             self._last_batch_size = len(batch)
         return batch
 
-    async def _execute(self, batch: list[_Pending]) -> None:
+    async def _execute(self, lane: int, batch: list[_Pending], sharing: int) -> None:
         loop = asyncio.get_running_loop()
-        batch, outcome, seconds = await loop.run_in_executor(self.executor, self._run_chain, loop, batch)
+        batch, outcome, seconds = await loop.run_in_executor(
+            self.lanes[lane], self._run_chain, loop, batch, lane, sharing
+        )
         if not isinstance(outcome, Exception):
             self._deliver(batch, outcome, seconds)
             return
         if len(batch) > 1:  # isolate the bad input: retry one by one so the others still succeed
             log.warning("a batch of %d failed (%s); retrying its inputs one by one", len(batch), outcome)
             for pending in batch:
-                await self._execute([pending])
+                await self._execute(lane, [pending], sharing)
             return
         if not isinstance(outcome, BerthError):
             log.error("the model failed on an input", exc_info=outcome)
             outcome = ModelError("the model failed on this input; the worker log has the details")
         self._fail_all(batch, outcome)
 
-    def _run_chain(self, loop: asyncio.AbstractEventLoop, batch: list[_Pending]) -> Outcome:
+    def _run_chain(
+        self, loop: asyncio.AbstractEventLoop, batch: list[_Pending], lane: int, sharing: int
+    ) -> Outcome:
         """On the model thread: run `batch`, and while the next batch is already full, hand these
         results to the loop and run that one. The last batch's outcome goes back as the return value,
         so light traffic takes one trip through the loop per batch, as without chaining."""
         while True:
             started = time.perf_counter()
             try:
+                self.runtime.set_concurrency(sharing)
                 results = self._predict([pending.item for pending in batch], batch[0].params)
             except Exception as exc:
                 return batch, exc, time.perf_counter() - started
             seconds = time.perf_counter() - started
-            following = self._take_full_batch()
+            was_alone = sharing == 1 and len(self.lanes) > 1
+            following, sharing = self._take_full_batch(lane)
             if not following:
                 return batch, results, seconds
             loop.call_soon_threadsafe(self._deliver, batch, results, seconds)
+            if was_alone and sharing > 1:  # the other lanes may start now: wake a waiting collector
+                loop.call_soon_threadsafe(self._lane_back.set)
             batch = following
 
     def _deliver(self, batch: list[_Pending], results: list[Any], seconds: float) -> None:

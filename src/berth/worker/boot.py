@@ -36,7 +36,7 @@ def run_worker(spec: DeploymentSpec, settings: Settings, host: str, port: int | 
     """Serve `spec` until SIGTERM/SIGINT; return the process exit code."""
     try:
         sock = bind(host, port or spec.port, settings.worker_port_range)
-        runtime, executor = prepare(spec, settings)
+        runtime, lanes = prepare(spec, settings)
     except BerthError as exc:
         log.error("%s", exc.message)
         emit(Event(deployment=spec.name, stage=Stage.FAILED, progress=None, message=exc.message))
@@ -48,15 +48,17 @@ def run_worker(spec: DeploymentSpec, settings: Settings, host: str, port: int | 
         return 1
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-            runner.run(_serve(spec, settings, runtime, executor, sock))
+            runner.run(_serve(spec, settings, runtime, lanes, sock))
     finally:
-        executor.submit(runtime.close).result()
-        executor.shutdown()
+        lanes[0].submit(runtime.close).result()
+        for lane in lanes:
+            lane.shutdown()
     return 0
 
 
-def prepare(spec: DeploymentSpec, settings: Settings) -> tuple[Runtime, ThreadPoolExecutor]:
-    """Everything before serving: the validating → creating stages."""
+def prepare(spec: DeploymentSpec, settings: Settings) -> tuple[Runtime, list[ThreadPoolExecutor]]:
+    """Everything before serving: the validating → creating stages. Returns the runtime and its model
+    threads ("lanes", berth.worker.batcher), each warmed up on itself."""
     from berth.runtimes import build_runtime  # imports nothing heavy until a runtime loads
 
     name = spec.name
@@ -68,18 +70,22 @@ def prepare(spec: DeploymentSpec, settings: Settings) -> tuple[Runtime, ThreadPo
     check_preflight(report)
     model = fetch(spec, source, on_progress=_download_reporter(name), timeout_s=settings.download_timeout_s)
 
-    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="berth-model")
+    first = ThreadPoolExecutor(max_workers=1, thread_name_prefix="berth-model")
     runtime = build_runtime(model, spec)
     emit(Event.at(name, Stage.LOADING, f"loading weights onto {runtime.device} ({runtime.name} runtime)"))
-    executor.submit(runtime.load).result()
+    first.submit(runtime.load).result()
+    lanes = [first]
+    lanes += [ThreadPoolExecutor(1, thread_name_prefix=f"berth-model-{i}") for i in range(1, runtime.lanes())]
     emit(Event.at(name, Stage.CREATING, f"warming up the {runtime.task} pipeline"))
-    executor.submit(_warm_up, runtime).result()
+    for index, lane in enumerate(lanes):  # the first call at a thread count is slow: warm each one used
+        for sharing in sorted({len(lanes), 1 if index == 0 else len(lanes)}):
+            lane.submit(_warm_up, runtime, sharing).result()
     # NOTE: the libraries and the loaded model are millions of objects that live as long as the
     # process; each full collection walked them all (~220 ms with MiniLM, the p99 of a loaded worker).
     # Freezing moves them out of the collector's sight, so it scans only what serving allocates.
     gc.collect()
     gc.freeze()
-    return runtime, executor
+    return runtime, lanes
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -90,9 +96,10 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-def _warm_up(runtime: Runtime) -> None:
+def _warm_up(runtime: Runtime, sharing: int) -> None:
     item = runtime.warmup_input()
     if item is not None:
+        runtime.set_concurrency(sharing)
         runtime.predict([runtime.validate_input(item)], {})
 
 
@@ -138,10 +145,10 @@ async def _serve(
     spec: DeploymentSpec,
     settings: Settings,
     runtime: Runtime,
-    executor: ThreadPoolExecutor,
+    lanes: list[ThreadPoolExecutor],
     sock: socket.socket,
 ) -> None:
-    service = ModelService(spec, runtime, executor)
+    service = ModelService(spec, runtime, lanes)
     api_key = settings.api_key.get_secret_value() if settings.api_key else None
     app = create_app(service, api_key)
     config = uvicorn.Config(

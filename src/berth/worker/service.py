@@ -21,16 +21,15 @@ _DONE = object()
 
 
 class ModelService:
-    def __init__(self, spec: DeploymentSpec, runtime: Runtime, executor: ThreadPoolExecutor) -> None:
+    def __init__(self, spec: DeploymentSpec, runtime: Runtime, lanes: list[ThreadPoolExecutor]) -> None:
         self.spec = spec
         self.runtime = runtime
-        self.executor = executor
         self.name = spec.name
         self.revision = runtime.model.revision  # the hub commit served, when the model came from a hub
         self.timeout_s = spec.limits.request_timeout_s
         self.batcher = Batcher(
             runtime,
-            executor,
+            lanes,
             max_batch_size=spec.batching.max_batch_size,
             max_latency_ms=spec.batching.max_latency_ms,
             max_queue=spec.limits.max_queue,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -51,3 +53,26 @@ def test_rejects_non_text_and_params(st_minilm: Runtime) -> None:
         st_minilm.validate_input(3)
     with pytest.raises(InvalidInput, match="unknown parameter 'normalize'"):
         st_minilm.validate_params({"normalize": True})
+
+
+def test_two_lanes_predict_at_once_each_on_its_own_thread_count(st_minilm: Runtime) -> None:
+    import torch
+
+    texts = [f"{PARAPHRASES[i % 2]} ({i})" for i in range(16)]
+    expected = st_minilm.predict(texts, {})
+    main_threads = torch.get_num_threads()
+    assert st_minilm.lanes() == min(2, main_threads)  # on a CPU
+
+    def lane(_: int) -> tuple[list[np.ndarray], int]:
+        st_minilm.set_concurrency(2)
+        try:
+            return [v for _ in range(3) for v in st_minilm.predict(texts, {})], torch.get_num_threads()
+        finally:
+            st_minilm.set_concurrency(1)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lane, range(2)))
+    for vectors, threads in results:
+        assert threads == max(1, main_threads // 2)
+        np.testing.assert_allclose(np.stack(vectors), np.stack(expected * 3), atol=1e-5)
+    assert torch.get_num_threads() == main_threads  # torch's count is per thread: this one kept its own

@@ -25,7 +25,7 @@ def anyio_backend() -> str:
 
 async def _client(task: Task = Task.FEATURE_EXTRACTION, api_key: str | None = None, **spec: Any) -> Any:
     executor = ThreadPoolExecutor(max_workers=1)
-    service = ModelService(make_spec(**spec), CharRuntime(make_spec(**spec), task), executor)
+    service = ModelService(make_spec(**spec), CharRuntime(make_spec(**spec), task), [executor])
     service.start()
     transport = httpx.ASGITransport(app=create_app(service, api_key))
     return service, httpx.AsyncClient(transport=transport, base_url="http://worker")

@@ -13,16 +13,17 @@ from berth.worker.batcher import Batcher
 from tests.unit.worker.conftest import CharRuntime, make_spec
 
 
-async def _with_batcher(runtime: CharRuntime, body: Any, **options: Any) -> Any:
-    executor = ThreadPoolExecutor(max_workers=1)
+async def _with_batcher(runtime: CharRuntime, body: Any, lanes: int = 1, **options: Any) -> Any:
+    executors = [ThreadPoolExecutor(max_workers=1) for _ in range(lanes)]
     settings = {"max_batch_size": 8, "max_latency_ms": 20, "max_queue": 100} | options
-    batcher = Batcher(runtime, executor, **settings)
+    batcher = Batcher(runtime, executors, **settings)
     batcher.start()
     try:
         return await body(batcher)
     finally:
         await batcher.stop()
-        executor.shutdown()
+        for executor in executors:
+            executor.shutdown()
 
 
 def test_concurrent_requests_share_batches_and_keep_their_own_results() -> None:
@@ -172,3 +173,83 @@ def test_other_model_thread_work_waits_one_batch_not_the_whole_queue() -> None:
     asyncio.run(_with_batcher(runtime, body, max_batch_size=4))
     assert order.index("call") <= 2, order  # behind the running batch (and at most one taken with it)
     assert order.count("batch") == 10
+
+
+class LaneRuntime(CharRuntime):
+    """Records, per batch, its thread and how many ways the batcher said the cores were shared."""
+
+    def __init__(self, delay_s: float) -> None:
+        super().__init__(make_spec(), delay_s=delay_s)
+        self.seen: list[tuple[int, int]] = []
+        self._sharing = threading.local()
+        self.overlapped = False  # two batches ran at once
+        self.crowded = False  # a batch told it had every core ran beside another
+        self._inside: list[int] = []  # the sharing of each batch running now
+        self._count_lock = threading.Lock()
+
+    def set_concurrency(self, sharing: int) -> None:
+        self._sharing.value = sharing
+
+    def predict(self, inputs: list[Any], params: dict[str, Any]) -> list[Any]:
+        sharing = self._sharing.value
+        with self._count_lock:
+            self._inside.append(sharing)
+            self.overlapped |= len(self._inside) > 1
+            self.crowded |= len(self._inside) > 1 and 1 in self._inside
+        try:
+            self.seen.append((threading.get_ident(), sharing))
+            return super().predict(inputs, params)
+        finally:
+            with self._count_lock:
+                self._inside.remove(sharing)
+
+
+def test_under_load_two_lanes_run_two_batches_at_once_each_told_so() -> None:
+    runtime = LaneRuntime(delay_s=0.03)
+
+    async def body(batcher: Batcher) -> list[Any]:
+        return list(await asyncio.gather(*(batcher.submit("x" * i, {}, 5) for i in range(48))))
+
+    results = asyncio.run(_with_batcher(runtime, body, lanes=2, max_batch_size=8))
+    assert [int(r[0]) for r in results] == list(range(48))  # each request its own result
+    assert runtime.overlapped
+    first_lane = runtime.seen[0][0]
+    assert len({thread for thread, _ in runtime.seen}) == 2
+    # the second lane always takes its share only: it never starts threads of its own (batcher.py)
+    assert {sharing for thread, sharing in runtime.seen if thread != first_lane} == {2}
+    assert 2 in {sharing for thread, sharing in runtime.seen if thread == first_lane}
+    assert not runtime.crowded
+
+
+def test_while_the_first_lane_runs_alone_no_other_lane_starts() -> None:
+    runtime = LaneRuntime(delay_s=0.05)
+
+    async def body(batcher: Batcher) -> list[Any]:
+        first = asyncio.ensure_future(batcher.submit("alone", {}, 5))  # nothing else waits: every core
+        await asyncio.sleep(0.01)
+        rest = await asyncio.gather(*(batcher.submit("x" * i, {}, 5) for i in range(6)))
+        return [await first, *rest]
+
+    results = asyncio.run(_with_batcher(runtime, body, lanes=2, max_batch_size=4))
+    assert [int(r[0]) for r in results] == [5, 0, 1, 2, 3, 4, 5]
+    assert runtime.seen[0][1] == 1
+    assert not runtime.crowded  # the six waited for it rather than start beside it
+    assert runtime.overlapped  # and then filled both lanes (4 + 2), each on its share
+
+
+def test_serial_traffic_runs_alone_on_the_first_lane_even_after_load() -> None:
+    runtime = LaneRuntime(delay_s=0.01)
+    serial_from = 0
+
+    async def body(batcher: Batcher) -> None:
+        nonlocal serial_from
+        await asyncio.gather(*(batcher.submit("x" * i, {}, 5) for i in range(32)))  # both lanes busy
+        serial_from = len(runtime.seen)
+        for i in range(6):
+            assert (await batcher.submit("x" * i, {}, 5))[0] == i
+
+    asyncio.run(_with_batcher(runtime, body, lanes=2, max_batch_size=4))
+    first_lane = runtime.seen[0][0]
+    assert len({thread for thread, _ in runtime.seen[:serial_from]}) == 2
+    # whichever lane finished last, one client is served alone on the first, with every core
+    assert runtime.seen[serial_from:] == [(first_lane, 1)] * 6
