@@ -78,7 +78,8 @@ def prepare(spec: DeploymentSpec, settings: Settings) -> tuple[Runtime, list[Thr
     lanes += [ThreadPoolExecutor(1, thread_name_prefix=f"berth-model-{i}") for i in range(1, runtime.lanes())]
     emit(Event.at(name, Stage.CREATING, f"warming up the {runtime.task} pipeline"))
     for index, lane in enumerate(lanes):  # the first call at a thread count is slow: warm each one used
-        for sharing in sorted({len(lanes), 1 if index == 0 else len(lanes)}):
+        # only the first lane ever runs alone (berth.worker.batcher)
+        for sharing in sorted({1, len(lanes)} if index == 0 else {len(lanes)}):
             lane.submit(_warm_up, runtime, sharing).result()
     # NOTE: the libraries and the loaded model are millions of objects that live as long as the
     # process; each full collection walked them all (~220 ms with MiniLM, the p99 of a loaded worker).
