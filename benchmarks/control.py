@@ -11,7 +11,7 @@ in the same run, because these machines are noisy:
   2. `berth ls`: the CLI process end to end, median of N; baseline: `python -c pass`.
   3. proxy: POST /api/v1/deployments/NAME/inference vs the worker's /predict, interleaved request by
      request on keep-alive connections, p50 of each; for MiniLM and for a trivial Python predictor.
-Targets (issue 3) are printed as PASS/FAIL lines, never asserted; results go to
+Targets are printed as PASS/FAIL lines, never asserted; results go to
 artifacts/bench/control-latest.{md,json}.
 """
 
