@@ -18,11 +18,14 @@ install: $(BIN)/python
 	$(MAKE) --no-print-directory ui
 
 # The web UI (web/, React + Vite) is built into src/berth/ui/, which `berth up` serves: no Node at run time.
-# NOTE: `npm install`, not `npm ci`: with this registry mirror the lock file lacks other platforms'
-# optional rollup binaries, which `npm ci` then calls out of sync; the lock still pins every version.
+# Its API types are generated first: the control plane's OpenAPI document into web/openapi.json, then
+# openapi-typescript's web/src/api/schema.d.ts from it (both committed; tests fail when either drifts).
+# NOTE: `npm ci`, so an install never rewrites the tracked lock file; the lock lists every platform's
+# optional rollup and esbuild binaries (tests/unit/test_package_lock.py), so it is in sync everywhere.
 ui:
 	@if ! command -v $(NPM) >/dev/null; then echo "npm not found: skipping the web UI (the API and CLI work without it)"; \
-	elif [ -f web/package.json ]; then cd web && $(NPM) install --no-audit --no-fund --loglevel=error && $(NPM) run build; fi
+	elif [ -f web/package.json ]; then $(BIN)/python -m berth.control.openapi web/openapi.json && cd web && \
+		$(NPM) ci --no-audit --no-fund --loglevel=error && $(NPM) run --silent generate && $(NPM) run build; fi
 
 demo: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
@@ -31,8 +34,12 @@ lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
+# nginx and chromium first (installed as root or with sudo, else one line saying how): the tests that drive
+# them never skip for want of them; BERTH_TEST_SKIP_NGINX=1 / BERTH_TEST_SKIP_BROWSER=1 opt out.
 test: lint
+	bash scripts/system-deps.sh
 	@if [ -f web/package.json ]; then cd web && $(NPM) test; fi
 	$(BIN)/python -m pytest
 

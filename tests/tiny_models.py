@@ -139,7 +139,7 @@ def export_onnx(model_dir: Path, out_file: Path) -> Path:
     import torch
     from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer
 
-    from berth.runtimes.layout import read_config
+    from berth.sources.tasks import read_config
 
     _quiet()
     architectures = read_config(model_dir).get("architectures") or []

@@ -20,8 +20,10 @@ import psutil
 from pydantic import BaseModel
 
 from berth import system
+from berth.api.types import DiskInfo, GPUInfo
 from berth.errors import BerthError
 from berth.net import port_free
+from berth.sourcekind import SourceKind
 from berth.spec import DeploymentSpec, RuntimeName
 
 if TYPE_CHECKING:
@@ -140,7 +142,7 @@ def _resources(home: Path, spec: DeploymentSpec | None) -> list[Check]:
             _disk(disks["hf_cache"], CACHE_GUIDANCE),
         ]
     size = f"{spec.model.source}: {(report.download_bytes or 0) / GB:.2f} GB"
-    cached = " (in the Hugging Face cache)" if source.kind.value == "hub" and report.cached else ""
+    cached = " (in the Hugging Face cache)" if source.kind is SourceKind.HUB and report.cached else ""
     model = _check("model", "pass", size + cached)
     if not report.fits:  # each reason already says what to do
         model = _check("model", "fail", " Also, ".join(report.reasons))
@@ -165,18 +167,18 @@ def _runtime(spec: DeploymentSpec, runtime: str) -> Check:
 def _spec_runtime(spec: DeploymentSpec, source: ResolvedSource) -> str:
     # The runtime registry's detection, told without importing it (it pulls numpy in): a hub model
     # counts as transformers, whose packages sentence-transformers needs too.
-    kind, folder = source.kind.value, source.path
+    kind, folder = source.kind, source.path
     if spec.runtime is not RuntimeName.AUTO:
         return spec.runtime.value
-    if kind != "local" or folder is None:
-        return kind if kind in ("python", "onnx") else "transformers"
+    if kind is not SourceKind.LOCAL or folder is None:
+        return kind.value if kind in (SourceKind.PYTHON, SourceKind.ONNX) else "transformers"
     if (folder / "modules.json").is_file():
         return "sentence-transformers"
     weights = any(p.suffix in (".safetensors", ".bin", ".pt", ".pth") for p in folder.iterdir())
     return "onnx" if not weights and any(folder.rglob("*.onnx")) else "transformers"
 
 
-def _disk(disk: system.DiskInfo, guidance: int, needed: int | None = None) -> Check:
+def _disk(disk: DiskInfo, guidance: int, needed: int | None = None) -> Check:
     name, found = f"disk_{disk.name}", f"{disk.free / GB:.1f} GB free at {disk.path}"
     if needed is not None and disk.free < needed:
         hint = "free some disk, or point HF_HOME at a bigger disk"
@@ -202,7 +204,7 @@ def _memory(needed: int | None, device: str, free: int | None, dtype: str) -> Ch
     return _check("memory", "fail", found, f"free some memory, or pick {smaller}a smaller model")
 
 
-def _gpu(gpus: list[system.GPUInfo], tools: dict[str, str | None]) -> list[Check]:
+def _gpu(gpus: list[GPUInfo], tools: dict[str, str | None]) -> list[Check]:
     if not gpus:
         if (driver := tools["nvidia_smi"]) is None:
             skip = "no NVIDIA GPU or driver found; models run on CPU"
@@ -259,7 +261,7 @@ def _tool(name: str, version: str | None, absent: Status, hint: str) -> Check:
     return _check(name, "pass", version) if version else _check(name, absent, "not found", hint)
 
 
-def _container_runtime(gpus: list[system.GPUInfo], tools: dict[str, str | None]) -> Check:
+def _container_runtime(gpus: list[GPUInfo], tools: dict[str, str | None]) -> Check:
     name = "nvidia_container_runtime"
     if not gpus and tools["nvidia_smi"] is None:
         return _check(name, "skip", "no NVIDIA GPU")

@@ -18,13 +18,12 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import quote
 
 import httpx
 
-from berth.control.schemas import (
+from berth.api.types import (
     CachedModel,
     DeploymentPublic,
     DeploymentState,
@@ -45,49 +44,31 @@ from berth.errors import (
     error_for,
     error_from_body,
 )
+from berth.sourcekind import absolute_source, default_name
 
 if TYPE_CHECKING:
+    from berth.api.types import SystemInfo
     from berth.spec import DeploymentSpec
-    from berth.system import SystemInfo
 
 Message: TypeAlias = EventMessage | StateMessage
 SpecLike: TypeAlias = "DeploymentSpec | Mapping[str, Any] | str | os.PathLike[str]"
 
 API = "/api/v1"
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
-_PYTHON_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
-_PATH_PREFIXES = ("/", "./", "../", "~")
 _ENDED = (DeploymentState.FAILED, DeploymentState.STOPPED)  # a deploy that ends so did not succeed
 # Close codes the control plane uses on `WS /api/v1/ws/{name}` (4000 + the HTTP status it means).
 _WS_NOT_FOUND, _WS_UNAUTHORIZED = 4404, 4401
 
 
 def derive_name(source: str) -> str:
-    """A DNS-1123 deployment name from a model source's last part.
+    """A DNS-1123 deployment name from a model source (`berth.sourcekind.default_name`'s one rule).
 
     >>> derive_name("sentence-transformers/all-MiniLM-L6-v2")
     'all-minilm-l6-v2'
     >>> derive_name("examples.predictors:WordCounter")
     'wordcounter'
     """
-    text = source.rstrip("/\\")
-    if _PYTHON_TARGET.match(text):
-        text = text.rpartition(":")[2]
-    else:
-        text = re.split(r"[/\\]", text)[-1]
-        text = text[: -len(".onnx")] if text.lower().endswith(".onnx") else text
-    name = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return name[:63].strip("-") or "model"
-
-
-def absolute_source(source: str) -> str:
-    """Make a local path absolute (the control plane runs elsewhere); leave hub ids and classes as is."""
-    if _PYTHON_TARGET.match(source):
-        return source
-    looks_local = source.startswith(_PATH_PREFIXES) or source in (".", "..") or source.endswith(".onnx")
-    if looks_local or Path(source).exists():
-        return str(Path(source).expanduser().resolve())
-    return source
+    return default_name(source)
 
 
 def build_spec(spec_or_model: SpecLike, *, name: str | None = None, **overrides: Any) -> DeploymentSpec:
@@ -290,7 +271,7 @@ class Client:
 
         >>> Client().system().memory.available                    # doctest: +SKIP
         """
-        from berth.system import SystemInfo
+        from berth.api.types import SystemInfo
 
         return SystemInfo.model_validate(self._request("GET", f"{API}/system").json())
 
@@ -454,4 +435,4 @@ class Client:
         self._request("DELETE", f"{API}/models/{quote(model_id, safe='/')}")
 
 
-__all__ = ["Client", "ControlPlaneUnavailable", "Message", "build_spec", "derive_name"]
+__all__ = ["Client", "ControlPlaneUnavailable", "Message", "absolute_source", "build_spec", "derive_name"]

@@ -147,6 +147,31 @@ class ControlPlaneUnavailable(BerthError):
         return cls(f"no berth control plane answers at {url}; start one with `berth up -d`")
 
 
+# A worker exits with its error's `exit_code`; the supervisor reads the exit code back through this map.
+# NOTE: an exit code names a family (2 is anything wrong with the spec or its input), so each maps back
+# to the error a worker exiting with it is reported as. 1, and any code not here, reads as ModelError.
+EXIT_ERRORS: dict[int, type[BerthError]] = {
+    InvalidSpec.exit_code: InvalidSpec,
+    ModelNotFound.exit_code: ModelNotFound,
+    PortUnavailable.exit_code: PortUnavailable,
+    ModelTooLarge.exit_code: ModelTooLarge,
+    DownloadFailed.exit_code: DownloadFailed,
+    RequestTimeout.exit_code: RequestTimeout,
+}
+# A worker forked from the template writes `@berth-exit {"code": N}` as its last log line, since only
+# its parent could wait() for the status and it has none that is listening (see berth.worker.template).
+EXIT_PREFIX = "@berth-exit "
+
+
+def error_for_exit(exit_code: int | None) -> type[BerthError]:
+    """The error a worker that exited with `exit_code` (None: unknown) died of.
+
+    >>> error_for_exit(ModelNotFound.exit_code).__name__
+    'ModelNotFound'
+    """
+    return EXIT_ERRORS.get(exit_code, ModelError) if exit_code is not None else ModelError
+
+
 def _error_classes() -> tuple[dict[str, type[BerthError]], dict[int, type[BerthError]]]:
     """Every BerthError subclass by its code, and the most general one per status code."""
     by_code: dict[str, type[BerthError]] = {}

@@ -1,4 +1,4 @@
-"""Deployment progress events: the stages of DESIGN.md's table, as one typed record.
+"""Deployment progress events: the stages of docs/protocols.md's table, as one typed record.
 
 A worker prints one event per line on stdout (`EVENT_PREFIX` + JSON) so a parent process can follow
 its stages; the control plane stores and streams the same records.

@@ -1,4 +1,4 @@
-"""The deployment spec: what to serve and how, exactly as DESIGN.md's YAML.
+"""The deployment spec: what to serve and how, its fields as docs/protocols.md lists them.
 
 The same spec drives a local worker, the control plane, exports and cost estimates. Unknown fields
 are rejected (a typo must not silently fall back to a default), and every validation failure is

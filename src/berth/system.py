@@ -20,9 +20,19 @@ from types import ModuleType
 from typing import Any, cast
 
 import psutil
-from pydantic import BaseModel
 
 import berth
+from berth.api.types import (
+    CPUInfo,
+    DiskInfo,
+    GPUInfo,
+    MemoryInfo,
+    PackageVersion,
+    ProcessStats,
+    ReplicaStats,
+    RuntimeSupport,
+    SystemInfo,
+)
 
 # Distributions each runtime needs, as the extras in pyproject.toml install them.
 RUNTIME_REQUIREMENTS: dict[str, tuple[str, ...]] = {
@@ -37,78 +47,6 @@ PACKAGES = (
 )
 # A distribution can ship under another name (onnxruntime-gpu provides the `onnxruntime` module).
 _ALTERNATIVES = {"onnxruntime": ("onnxruntime-gpu",)}
-
-
-class CPUInfo(BaseModel):
-    logical_cores: int
-    physical_cores: int | None
-    percent: float | None  # None on a process's first sample: a percentage needs two
-    load_average: tuple[float, float, float]
-
-
-class MemoryInfo(BaseModel):
-    total: int
-    available: int
-    used: int
-    percent: float
-
-
-class DiskInfo(BaseModel):
-    name: str  # "berth_home" or "hf_cache"
-    path: str
-    total: int
-    free: int
-
-
-class GPUInfo(BaseModel):
-    index: int
-    name: str
-    memory_total: int
-    memory_used: int
-    utilization: float | None  # percent; None where the driver does not report it
-    driver_version: str
-    cuda_version: str | None
-
-
-class RuntimeSupport(BaseModel):
-    runtime: str
-    available: bool
-    missing: list[str]
-    hint: str | None
-
-
-class PackageVersion(BaseModel):
-    name: str
-    version: str | None  # None: not installed
-
-
-class ProcessStats(BaseModel):
-    pid: int
-    alive: bool
-    cpu_percent: float | None = None  # of one core, like `top`; None until a 2nd sample of this process
-    rss_bytes: int | None = None
-    num_threads: int | None = None
-    gpu_memory_bytes: int | None = None  # None: no NVML, or it does not report this process
-
-
-class ReplicaStats(ProcessStats):
-    deployment: str
-    index: int
-    port: int | None
-
-
-class SystemInfo(BaseModel):
-    hostname: str
-    platform: str
-    python_version: str
-    berth_version: str
-    cpu: CPUInfo
-    memory: MemoryInfo
-    disks: list[DiskInfo]
-    gpus: list[GPUInfo]
-    runtimes: list[RuntimeSupport]
-    packages: list[PackageVersion]
-    processes: list[ReplicaStats]
 
 
 def snapshot(home: Path, replicas: Sequence[tuple[str, int, int | None, int]] = ()) -> SystemInfo:

@@ -10,14 +10,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.conftest import BROWSER_TESTS, CHROMIUM, require, system_problem
 from tests.integration.conftest import control_plane, control_plane_factory  # noqa: F401
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page
 
 REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-UI_INDEX = REPO / "src" / "berth" / "ui" / "index.html"
 ARTIFACTS = REPO / "artifacts" / "e2e"
 # NOTE: Debian's chromium, not a Playwright download; quiet flags keep it off the network.
 CHROMIUM_ARGS = [
@@ -32,16 +31,8 @@ CHROMIUM_ARGS = [
 
 
 def missing_prerequisite() -> str | None:
-    """Why the browser tests cannot run here, or None when they can."""
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is missing (apt-get install chromium)"
-    if not UI_INDEX.exists():
-        return f"the web UI is not built ({UI_INDEX} is missing; run `make ui`)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Playwright for Python is not installed (pip install playwright)"
-    return None
+    """Why the browser tests cannot run here (Chromium, the built UI, Playwright), or None when they can."""
+    return system_problem(BROWSER_TESTS)
 
 
 @dataclass
@@ -73,9 +64,7 @@ def failed_load(*statuses: int) -> str:
 # until it stops, which would break every asyncio test collected after the browser tests.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    reason = missing_prerequisite()
-    if reason:
-        pytest.skip(reason)
+    require(BROWSER_TESTS)  # skipped only when opted out; a missing prerequisite fails
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

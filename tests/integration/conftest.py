@@ -19,6 +19,7 @@ import httpx
 import pytest
 import yaml
 
+from berth import proctitle
 from berth.events import Event, parse_event_line
 from tests.conftest import free_port
 from tests.hub_server import FakeHub
@@ -297,7 +298,8 @@ def _kill_worker(pid: int) -> None:
 
     try:
         process = psutil.Process(pid)
-        if "berth.worker" in " ".join(process.cmdline()):
+        cmdline = process.cmdline()
+        if "berth.worker" in " ".join(cmdline) or proctitle.parse_worker(cmdline) is not None:
             process.kill()
             process.wait(10)
     except psutil.Error:

@@ -15,8 +15,8 @@ import httpx
 import psutil
 import pytest
 
+from berth.api.types import EventMessage, StateMessage
 from berth.client import Client
-from berth.control.schemas import EventMessage, StateMessage
 from berth.errors import ModelNotFound, NotFound
 from berth.spec import NAME_RULE
 from tests.conftest import free_port
@@ -207,7 +207,7 @@ def test_up_detached_writes_a_pidfile_and_down_stops_it(tmp_path: Path) -> None:
         assert up.returncode == 0, up.stderr
         assert time.monotonic() - started < 30
         assert f"http://127.0.0.1:{port}" in up.stdout
-        pid = int(pidfile.read_text())
+        pid = json.loads(pidfile.read_text())["pid"]  # written by the control plane itself
         assert httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=5).status_code == 200
         assert (tmp_path / "home" / "control-plane.log").exists()
         assert json.loads(berth(env, "ls", "--json", cwd=tmp_path).stdout) == []
@@ -225,7 +225,7 @@ def test_up_detached_writes_a_pidfile_and_down_stops_it(tmp_path: Path) -> None:
         assert "berth up -d" in after.stderr
     finally:
         if pidfile.exists():  # the test failed half-way: do not leave a control plane behind
-            _terminate(int(pidfile.read_text()))
+            _terminate(json.loads(pidfile.read_text())["pid"])
 
 
 def _is_zombie(pid: int) -> bool:

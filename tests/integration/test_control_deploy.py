@@ -59,7 +59,7 @@ def test_minilm_deploys_with_ordered_progress_and_answers_through_the_proxy(
     events = [m for m in messages if m["type"] == "event"]
     stages = [e["stage"] for e in events]
     assert [s for s in STAGES if s in stages] == STAGES, stages
-    assert stages == sorted(stages, key=STAGES.index), "stages arrive in DESIGN.md's order"
+    assert stages == sorted(stages, key=STAGES.index), "stages arrive in their documented order"
     progress = [e["progress"] for e in events]
     assert progress == sorted(progress)
     assert progress[-1] == 100

@@ -15,6 +15,8 @@ import httpx
 import psutil
 import pytest
 
+from berth import proctitle
+from berth.settings import parse_port_range
 from tests.integration.conftest import ControlPlaneProcess
 
 pytestmark = pytest.mark.slow
@@ -31,11 +33,16 @@ def deploy(plane: ControlPlaneProcess, name: str, **spec: object) -> dict[str, o
 
 
 def worker_processes(plane: ControlPlaneProcess, name: str) -> list[psutil.Process]:
-    """Live workers serving `name` from this control plane's home, found by their command line."""
+    """Live workers serving `name` from this control plane: by their title (`berth worker NAME[N] :PORT`
+    on one of its worker ports), or by the spec file on the command line of one not yet titled."""
     spec_file = str(plane.home / "deployments" / name / "spec.json")
+    ports = parse_port_range(plane.env["BERTH_WORKER_PORTS"])
     found = []
     for process in psutil.process_iter(["cmdline", "status"]):
-        if spec_file in (process.info["cmdline"] or []) and process.info["status"] != psutil.STATUS_ZOMBIE:
+        cmdline = process.info["cmdline"] or []
+        title = proctitle.parse_worker(cmdline)
+        ours = spec_file in cmdline or (title is not None and title[0] == name and title[2] in ports)
+        if ours and process.info["status"] != psutil.STATUS_ZOMBIE:
             found.append(process)
     return found
 

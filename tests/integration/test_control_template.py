@@ -8,6 +8,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from berth import proctitle
 from tests.integration.conftest import ControlPlaneProcess
 
 pytestmark = pytest.mark.slow
@@ -42,12 +43,14 @@ def test_a_forked_worker_serves_minilm_and_belongs_to_nobody(
     assert deployment["state"] == "ready", deployment
     worker = psutil.Process(deployment["replicas"][0]["pid"])
     assert worker.ppid() not in (template_pid, plane.process.pid if plane.process else -1)
-    assert "berth.worker.template" in " ".join(worker.cmdline()), "forked from the template"
+    port = deployment["replicas"][0]["port"]
+    assert proctitle.of(worker.cmdline()) == f"berth worker minilm[0] :{port}", "named, not the template"
     answer = plane.api.post("/api/v1/deployments/minilm/inference", json={"text": "I love this product!"})
     assert len(answer.json()["result"][0]) == 384
 
     plane.api.post("/api/v1/deployments/minilm/stop")
     assert not psutil.pid_exists(worker.pid) or worker.status() == psutil.STATUS_ZOMBIE
+    # only a worker forked from the template writes this line: proof of where it came from
     assert '@berth-exit {"code": 0}' in plane.worker_log("minilm"), "a clean drain exits 0"
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import threading
 import time
@@ -18,14 +17,10 @@ from websockets.sync.client import connect
 
 from berth.exporters import render_nginx
 from berth.spec import parse_spec
-from tests.conftest import free_port
+from tests.conftest import NGINX, free_port
 from tests.integration.conftest import ControlPlaneProcess
 
-NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").is_file() else None)
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx)"),
-]
+pytestmark = [pytest.mark.slow, pytest.mark.nginx]  # fails, never skips, without nginx (tests/conftest.py)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""examples/quickstart.ipynb runs headless, top to bottom, against a real control plane (seed 000)."""
+"""examples/quickstart.ipynb runs headless, top to bottom, against a real control plane."""
 
 from __future__ import annotations
 

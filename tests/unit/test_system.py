@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from berth import system
-from berth.system import SystemInfo, process_stats, snapshot
+from berth.api.types import SystemInfo
+from berth.system import process_stats, snapshot
 
 no_nvidia_driver = pytest.mark.skipif(shutil.which("nvidia-smi") is not None, reason="this host has a GPU")
 

@@ -13,7 +13,7 @@ from berth.errors import Conflict
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 SPEC_FILE = "berth.yaml"
 ENV_FILE = ".env"
-# One line of help per setting in the generated `.env`; DESIGN.md's "Files and settings" has more.
+# One line of help per setting in the generated `.env`; README.md's "Settings" has more.
 SETTING_NOTES = {
     "host": "address the control plane binds",
     "port": "control plane port",
@@ -75,7 +75,7 @@ def init(
         raise Conflict(f"{' and '.join(existing)} already exist(s); pass --force to overwrite")
     directory.mkdir(parents=True, exist_ok=True)
     env_path.write_text(env_template(), encoding="utf-8")
-    header = f"# berth deployment spec (DESIGN.md's fields); deploy it with `berth deploy {SPEC_FILE}`\n"
+    header = f"# berth deployment spec; deploy it with `berth deploy {SPEC_FILE}`\n"
     spec_path.write_text(header + yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
     typer.echo(f"wrote {env_path} and {spec_path}; next: `berth up -d` and `berth deploy {spec_path}`")
 

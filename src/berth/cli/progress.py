@@ -23,8 +23,8 @@ from rich.progress import (
 from berth.cli.render import err_console, human_bytes
 
 if TYPE_CHECKING:
+    from berth.api.types import PullProgressLine
     from berth.client import Message
-    from berth.control.schemas import PullProgressLine
 
 
 class _Bar:

@@ -17,9 +17,8 @@ from rich.table import Table
 from berth.cli.listing import model_source, replica_counts
 
 if TYPE_CHECKING:
+    from berth.api.types import CachedModel, DeploymentPublic, SystemInfo
     from berth.checks import Check
-    from berth.control.schemas import CachedModel, DeploymentPublic
-    from berth.system import SystemInfo
 
 
 def _console(stderr: bool = False) -> Console:

@@ -1,7 +1,12 @@
-"""`berth up | down`: start the control plane (in the foreground, or detached with a pidfile) and stop it."""
+"""`berth up | down`: start the control plane (in the foreground, or detached) and stop it.
+
+Either way the control plane records itself in `BERTH_HOME/berth.pid` (`berth.pidfile`), which is how
+`berth up -d` refuses a second one and `berth down` finds the one to stop.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -12,6 +17,7 @@ from typing import Annotated
 
 import typer
 
+from berth import pidfile
 from berth.errors import BerthError, Conflict, RequestTimeout
 from berth.net import local_url
 
@@ -32,10 +38,9 @@ def up(
     command = [sys.executable, "-m", "berth.control", "--host", host, "--port", str(port)]
     if not detach:
         os.execv(sys.executable, command)  # noqa: S606 - our own interpreter, arguments as a list
-    pidfile = settings.home / "berth.pid"
-    running = running_pid(pidfile)
+    running = pidfile.running(settings.home)
     if running is not None:
-        raise Conflict(f"a control plane is already running (pid {running}); stop it with `berth down`")
+        raise Conflict(pidfile.already_running(running))
     # beside logs/, not in it: logs/<name>.log belongs to deployments, and "control-plane" is a valid name
     log_path = settings.home / "control-plane.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -43,19 +48,17 @@ def up(
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    pidfile.write_text(f"{process.pid}\n")
     url = local_url(host, port)
-    _wait_ready(process, url, log_path, pidfile)
+    _wait_ready(process, url, log_path)
     typer.echo(f"berth control plane is up at {url} (pid {process.pid}; log {log_path})")
 
 
-def _wait_ready(process: subprocess.Popen[bytes], url: str, log_path: Path, pidfile: Path) -> None:
+def _wait_ready(process: subprocess.Popen[bytes], url: str, log_path: Path) -> None:
     import httpx
 
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pidfile.unlink(missing_ok=True)
             raise BerthError(f"the control plane exited with code {process.returncode}; see {log_path}")
         try:
             if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
@@ -69,43 +72,24 @@ def _wait_ready(process: subprocess.Popen[bytes], url: str, log_path: Path, pidf
 
 
 def down() -> None:
-    """Stop the control plane that `berth up -d` started (its workers are drained and stopped)."""
-    import psutil
-
+    """Stop this BERTH_HOME's control plane, however it was started (its workers are drained and stopped)."""
     from berth.settings import get_settings
 
-    pidfile = get_settings().home / "berth.pid"
-    pid = running_pid(pidfile)
-    if pid is None:
-        typer.echo("no control plane started by `berth up -d` is running")
+    home = get_settings().home
+    record = pidfile.running(home)
+    if record is None:
+        typer.echo(f"no control plane is running for BERTH_HOME {home}")
         return
-    os.kill(pid, signal.SIGTERM)
-    try:
-        psutil.Process(pid).wait(timeout=STOP_TIMEOUT_S)
-    except psutil.TimeoutExpired:
+    os.kill(record.pid, signal.SIGTERM)
+    # NOTE: polled, not psutil's wait(): a control plane started in a terminal is not our child, and
+    # stays a zombie until its own parent reaps it.
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while pidfile.alive(record) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if pidfile.alive(record):
         # NOTE: it had its chance to drain; a hung control plane must not outlive `berth down`.
-        os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(record.pid, signal.SIGKILL)
         typer.echo(f"the control plane did not stop within {STOP_TIMEOUT_S:g} s; killed it", err=True)
-    except psutil.NoSuchProcess:
-        pass
-    pidfile.unlink(missing_ok=True)
-    typer.echo(f"stopped the control plane (pid {pid})")
-
-
-def running_pid(pidfile: Path) -> int | None:
-    """The pidfile's process if it is alive and is a berth control plane; a stale pidfile is removed."""
-    import psutil
-
-    try:
-        pid = int(pidfile.read_text().strip())
-    except (OSError, ValueError):
-        return None
-    try:
-        # NOTE: a pid is reused after its process dies; only a process running berth.control counts.
-        process = psutil.Process(pid)
-        if process.status() != psutil.STATUS_ZOMBIE and "berth.control" in process.cmdline():
-            return pid
-    except psutil.Error:
-        pass
-    pidfile.unlink(missing_ok=True)
-    return None
+    pidfile.remove(home, record)  # a clean exit removed it already; a killed one could not
+    typer.echo(f"stopped the control plane (pid {record.pid}, port {record.port})")

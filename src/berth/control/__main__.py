@@ -6,9 +6,10 @@ import argparse
 import logging
 import sys
 
-from berth.errors import BerthError
+from berth import pidfile, proctitle
+from berth.errors import BerthError, Conflict
 from berth.logs import configure_logging
-from berth.settings import get_settings
+from berth.settings import Settings, get_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,12 +27,26 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level, settings.log_format)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per health probe is noise
 
+    host, port = settings.host, args.port or settings.port
+    other = pidfile.running(settings.home)
+    if other is not None:  # two control planes on one home would both supervise its workers
+        print(f"error: {pidfile.already_running(other)}", file=sys.stderr)
+        return Conflict.exit_code
+    proctitle.set_title(proctitle.control(port))  # before the record: a reader checks the title
+    record = pidfile.write(settings.home, host, port)
+    try:
+        return serve(settings, host, port)
+    finally:
+        pidfile.remove(settings.home, record)
+
+
+def serve(settings: Settings, host: str, port: int) -> int:
+    """Run the control plane until SIGTERM/SIGINT; the process exit code."""
     import uvicorn
 
     from berth.control.app import create_app
     from berth.server import GracefulServer
 
-    host, port = settings.host, args.port or settings.port
     try:
         app = create_app(settings)
     except BerthError as exc:

@@ -12,8 +12,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from berth.api.types import DeploymentState, EventMessage, StateMessage
 from berth.control.registry import Registry
-from berth.control.schemas import DeploymentState, EventMessage, StateMessage
 from berth.events import Event
 
 Message = EventMessage | StateMessage

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from berth.control.schemas import CachedModel
+from berth.api.types import CachedModel
 from berth.errors import Conflict, NotFound
 from berth.spec import DeploymentSpec
 

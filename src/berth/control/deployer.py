@@ -1,4 +1,4 @@
-"""The deployer: takes a spec through DESIGN.md's stages, from `initializing` to `completed`.
+"""The deployer: takes a spec through its progress stages (docs/protocols.md), `initializing` to `completed`.
 
 Validation, preflight and the download run here (huggingface_hub, no torch), so progress is
 byte-accurate and a model that cannot fit is refused before anything is fetched. The worker then
@@ -12,11 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 
+from berth.api.types import DeploymentPublic, DeploymentState, DesiredState
 from berth.control.bus import Bus
 from berth.control.registry import Registry
-from berth.control.schemas import DeploymentPublic, DeploymentState, DesiredState
 from berth.control.supervisor import (
     FATAL_ERRORS,
     MAX_CRASH_RESTARTS,
@@ -42,9 +41,6 @@ from berth.sources import (
 from berth.spec import DeploymentSpec
 
 log = logging.getLogger("berth.deployer")
-
-PROGRESS_STEP = 1.0  # emit a download event at least every this many percentage points (DESIGN: ≤ 5)
-PROGRESS_INTERVAL_S = 0.5  # ... or this often while bytes keep arriving
 
 
 class Deployer:
@@ -220,15 +216,13 @@ class Deployer:
         if report.cached:
             self._emit(_downloading(name, done_progress, f"{source.reference} is already in the cache"))
         loop = asyncio.get_running_loop()
-        last = {"progress": -PROGRESS_STEP, "at": 0.0}
+        last = {"progress": -1.0}
 
+        # NOTE: `fetch` calls back only as often as berth.sources.progress.Throttle lets it; emit each one.
         def on_progress(progress: DownloadProgress) -> None:
             event = Event.download(name, progress.bytes_done, progress.bytes_total, _bytes_message(progress))
-            now, complete = time.monotonic(), progress.bytes_done >= progress.bytes_total
-            step = (event.progress or 0) - last["progress"]
-            if complete or step >= PROGRESS_STEP or (step > 0 and now - last["at"] >= PROGRESS_INTERVAL_S):
-                last["progress"], last["at"] = event.progress or 0, now
-                loop.call_soon_threadsafe(self._emit, event)
+            last["progress"] = event.progress or 0
+            loop.call_soon_threadsafe(self._emit, event)
 
         model = await asyncio.to_thread(
             fetch, spec, source, on_progress=on_progress, timeout_s=self.settings.download_timeout_s

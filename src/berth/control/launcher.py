@@ -79,13 +79,14 @@ def spawn_worker(
     log_file: Path,
     env: dict[str, str],
     template: WorkerTemplate | None = None,
+    replica: int = 0,
 ) -> WorkerHandle:
-    """Start a worker for one replica, forked from `template` when it is up, else as a new process.
+    """Start a worker for replica `replica`, forked from `template` when it is up, else as a new process.
 
     Its stdout and stderr go to `log_file` either way.
     """
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    argv = [str(spec_file), "--host", host, "--port", str(port)]
+    argv = [str(spec_file), "--host", host, "--port", str(port), "--replica", str(replica)]
     full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
     if template is not None:
         pid = template.fork(argv, log_file, full_env)

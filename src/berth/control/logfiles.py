@@ -14,9 +14,9 @@ import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from berth.errors import EXIT_PREFIX
 from berth.events import Event, parse_event_line
 
-EXIT_PREFIX = "@berth-exit "  # written by workers forked from the template (berth.worker.template)
 MAX_BYTES = 10 * 1024 * 1024
 BACKUPS = 3
 

@@ -8,8 +8,8 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from berth.api.types import DeploymentState
 from berth.control.registry import Registry
-from berth.control.schemas import DeploymentState
 
 
 class RegistryCollector(Collector):

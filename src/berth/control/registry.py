@@ -20,14 +20,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from berth.control.db import DeploymentRow, EventRow, ReplicaRow, utcnow
-from berth.control.schemas import (
+from berth.api.types import (
     DeploymentPublic,
     DeploymentState,
     DesiredState,
     EventRecord,
     ReplicaPublic,
 )
+from berth.control.db import DeploymentRow, EventRow, ReplicaRow, utcnow
 from berth.errors import Conflict, NotFound
 from berth.events import Event
 from berth.net import connect_host

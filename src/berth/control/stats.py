@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from berth.control.schemas import DeploymentStats, StatsPoint
+from berth.api.types import DeploymentStats, StatsPoint
 from berth.control.supervisor import Supervisor
 
 log = logging.getLogger("berth.stats")

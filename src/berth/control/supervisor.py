@@ -21,21 +21,21 @@ from typing import Any
 
 import httpx
 
+from berth.api.types import DeploymentState, DesiredState
 from berth.control import logfiles
 from berth.control.bus import Bus
 from berth.control.db import utcnow
 from berth.control.launcher import NO_PROCESS, WorkerHandle, WorkerTemplate, adopt, spawn_worker
 from berth.control.registry import Registry
-from berth.control.schemas import DeploymentState, DesiredState
 from berth.errors import (
     BerthError,
-    DownloadFailed,
     InvalidSpec,
     ModelError,
     ModelNotFound,
     ModelTooLarge,
     PortUnavailable,
     RequestTimeout,
+    error_for_exit,
 )
 from berth.events import Event, Stage
 from berth.net import connect_host, port_free
@@ -50,15 +50,7 @@ BACKOFF_BASE_S = 1.0
 BACKOFF_MAX_S = 30.0
 STABLE_AFTER_S = 60.0  # a replica ready this long has stopped crash-looping
 READY_TIMEOUT_S = 600.0  # loading a cached model; downloads happen before the worker starts
-# Worker exit codes (berth.errors) that no retry can fix: bad spec/input/policy, not found, too large.
-EXIT_ERRORS: dict[int, type[BerthError]] = {
-    2: InvalidSpec,
-    3: ModelNotFound,
-    4: PortUnavailable,
-    5: ModelTooLarge,
-    6: DownloadFailed,
-    7: RequestTimeout,
-}
+# Errors that no retry can fix: bad spec/input/policy, not found, too large (exit codes: berth.errors).
 FATAL_ERRORS: tuple[type[BerthError], ...] = (InvalidSpec, ModelNotFound, ModelTooLarge)
 
 EventCallback = Callable[[Event], None]
@@ -266,7 +258,9 @@ class Supervisor:
             "BERTH_LOG_FORMAT": str(self.settings.log_format),
             "BERTH_LOG_LEVEL": str(self.settings.log_level),
         }
-        handle = spawn_worker(self._spec_file(spec), self.settings.host, port, log_file, env, self.template)
+        handle = spawn_worker(
+            self._spec_file(spec), self.settings.host, port, log_file, env, self.template, replica=index
+        )
         replica = self._replicas.setdefault(spec.name, {}).get(index)
         if replica is None:
             replica = Replica(spec.name, index, port, handle)
@@ -527,8 +521,7 @@ def backoff_s(attempt: int) -> float:
 def _exit_error(replica: Replica, reason: str | None, logged_code: int | None = None) -> BerthError:
     code = replica.handle.exit_code()
     code = logged_code if code is None else code
-    error = EXIT_ERRORS.get(code, ModelError) if code is not None else ModelError
-    return error(reason or _exit_reason(replica))
+    return error_for_exit(code)(reason or _exit_reason(replica))
 
 
 def _exit_reason(replica: Replica) -> str:

@@ -1,4 +1,4 @@
-"""Ready-to-paste calls for a deployment that just became ready (seed 003's "usage examples")."""
+"""Ready-to-paste calls (curl, Python, OpenAI client) for a deployment that just became ready."""
 
 from __future__ import annotations
 

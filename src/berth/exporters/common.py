@@ -9,8 +9,7 @@ import jinja2
 import yaml
 
 from berth.errors import InvalidSpec
-from berth.sources.resolve import HUB_ID, PYTHON_TARGET
-from berth.sources.types import SourceKind
+from berth.sourcekind import SourceKind, classify
 from berth.spec import DeploymentSpec, is_secret_key
 
 CONTROL_PLANE_PORT = 8000
@@ -89,15 +88,11 @@ def plain_env(spec: DeploymentSpec) -> dict[str, str]:
 
 
 def source_kind(spec: DeploymentSpec) -> SourceKind:
-    """`resolve_source`'s classification from the string alone: a bundle is made for another machine."""
-    source = spec.model.source
-    if PYTHON_TARGET.match(source):
-        return SourceKind.PYTHON
-    if source.lower().endswith(".onnx"):
-        return SourceKind.ONNX
-    if source.startswith(("/", "./", "../", "~")) or source in (".", "..") or not HUB_ID.match(source):
-        return SourceKind.LOCAL
-    return SourceKind.HUB
+    """The source's kind from the string alone: a bundle is made for another machine.
+
+    A source that is no kind berth understands is taken as a local path, to be mounted under /models.
+    """
+    return classify(spec.model.source, look_on_disk=False) or SourceKind.LOCAL
 
 
 def hub_id(spec: DeploymentSpec) -> str | None:

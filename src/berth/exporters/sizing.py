@@ -12,18 +12,19 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from berth import devices
 from berth.errors import BerthError
 from berth.sources import hub
 from berth.sources.preflight import preflight
 from berth.sources.resolve import resolve_source
 from berth.sources.types import SourceKind
-from berth.spec import DeploymentSpec, DType
+from berth.spec import DeploymentSpec
 
 GB = 1_000_000_000
 GIB = 1024**3
 MIB = 1024**2
-# A worker with torch and transformers imported holds ~400 MB before any weights (DESIGN.md: 445 MB RSS
-# with MiniLM loaded); tokenizer, batch buffers and activations grow with the model (~20 %).
+# A worker with torch and transformers imported holds ~400 MB before any weights (a bare process with
+# MiniLM loaded holds ~445 MB RSS); tokenizer, batch buffers and activations grow with the model (~20 %).
 RUNTIME_OVERHEAD_BYTES = 512 * MIB
 ACTIVATION_FRACTION = 0.2
 # CUDA workers keep the CUDA libraries in host memory (~1 GB) and stage weights there while loading.
@@ -33,7 +34,7 @@ CUDA_CONTEXT_BYTES = GIB
 GPU_WORKING_FRACTION = 0.2
 MEMORY_LIMIT_FACTOR = 1.5  # the limit leaves room for a burst of large batches before an OOM kill
 # NOTE: torch uses every core it is given and a 2-core worker reaches ~1.0x of raw model throughput
-# (DESIGN.md); fewer cores cost far more than they save.
+# (docs/decisions.md); fewer cores cost far more than they save.
 CPU_REQUEST = 2
 CPU_LIMIT = 4
 MIN_CACHE_BYTES = 5 * GIB
@@ -57,13 +58,12 @@ class Sizing(BaseModel):
 
 def uses_gpu(spec: DeploymentSpec) -> bool:
     """Exports treat `auto` as CPU: the target is another machine, so only an explicit cuda asks for a GPU."""
-    return spec.device.startswith("cuda")
+    return devices.resolve_device(spec.device, devices.UNSEEN_HOST).startswith("cuda")
 
 
 def load_dtype(spec: DeploymentSpec) -> str:
-    if spec.dtype is not DType.AUTO:
-        return spec.dtype.value
-    return "float16" if uses_gpu(spec) else "float32"
+    """The dtype by `berth.devices`' rule on a target never seen (bfloat16 support unknown: float16)."""
+    return devices.resolve(spec.device, spec.dtype, devices.UNSEEN_HOST).dtype
 
 
 def size_deployment(spec: DeploymentSpec) -> Sizing:
@@ -113,7 +113,7 @@ def _measured(spec: DeploymentSpec, dtype: str) -> tuple[int, int] | None:
             return None
         device = "cuda" if uses_gpu(spec) else "cpu"
         # NOTE: a huge free-memory figure keeps this host's free RAM out of a sizing for another machine.
-        report = preflight(spec, source, device=device, free_memory_bytes=2**62)
+        report = preflight(spec, source, device=device, free_memory_bytes=2**62, gpus=devices.UNSEEN_HOST)
     except BerthError:
         return None
     weights = report.memory_bytes.get(dtype)

@@ -25,7 +25,8 @@ from berth.runtimes.outputs import (
     text_signature,
     top_k_param,
 )
-from berth.spec import DType, Task
+from berth.sources.tasks import RUNTIME_TASKS, find_onnx_file, model_folder, model_path, read_config
+from berth.spec import DType, RuntimeName, Task
 
 if TYPE_CHECKING:
     from onnxruntime import InferenceSession
@@ -46,7 +47,7 @@ class OnnxRuntime(Runtime):
     """
 
     name = "onnx"
-    tasks = frozenset({Task.FEATURE_EXTRACTION, Task.TEXT_CLASSIFICATION})
+    tasks = RUNTIME_TASKS[RuntimeName.ONNX]
 
     _session: InferenceSession | None = None
     _tokenizer: Tokenizer | None = None
@@ -57,9 +58,9 @@ class OnnxRuntime(Runtime):
                 "the onnx runtime runs a graph in the dtype it was exported in; "
                 f"leave dtype: auto, not {self.spec.dtype}"
             )
-        path = layout.model_path(self.model)
-        root = layout.model_folder(self.model)
-        graph = layout.find_onnx_file(path)
+        path = model_path(self.model)
+        root = model_folder(self.model)
+        graph = find_onnx_file(path)
         if graph is None:
             raise UnsupportedModel(f"the onnx runtime needs one .onnx file, and {path} has none or several")
         self._session = _session(graph, self.device)
@@ -71,7 +72,7 @@ class OnnxRuntime(Runtime):
             )
         self._inputs = names
         self._output = _pick_output(self._session, self.task)
-        config = layout.read_config(graph.parent) or layout.read_config(root)
+        config = read_config(graph.parent) or read_config(root)
         labels = config.get("id2label") or {}
         self._id2label = {int(k): str(v) for k, v in labels.items()}
         self._tokenizer, self._counter = _tokenizers(graph, root, config)
@@ -123,21 +124,6 @@ class OnnxRuntime(Runtime):
         if self._session is None or self._tokenizer is None:
             raise UnsupportedModel("the onnx runtime is not loaded; call load() first")
         return self._session, self._tokenizer
-
-
-def graph_task(graph: Path) -> Task | None:
-    """The task an ONNX graph's outputs imply: 3-D hidden states → features, 2-D logits → classes."""
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
-    session = onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
-    outputs = {o.name: len(o.shape) for o in session.get_outputs()}
-    if outputs.get("last_hidden_state") == 3:
-        return Task.FEATURE_EXTRACTION
-    if outputs.get("logits") == 2:
-        return Task.TEXT_CLASSIFICATION
-    return None
 
 
 def _session(graph: Path, device: str) -> InferenceSession:

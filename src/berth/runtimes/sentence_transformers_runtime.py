@@ -13,7 +13,8 @@ from berth.runtimes import layout
 from berth.runtimes.base import Params, Runtime, Signature
 from berth.runtimes.device import free_device_memory, resolve_dtype
 from berth.runtimes.outputs import check_params, require_text, text_signature, token_counter
-from berth.spec import Task
+from berth.sources.tasks import RUNTIME_TASKS, model_folder, read_config
+from berth.spec import RuntimeName
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -31,14 +32,14 @@ class SentenceTransformersRuntime(Runtime):
     """
 
     name = "sentence-transformers"
-    tasks = frozenset({Task.FEATURE_EXTRACTION})
+    tasks = RUNTIME_TASKS[RuntimeName.SENTENCE_TRANSFORMERS]
 
     _encoder: SentenceTransformer | None = None
     _threads = 1  # torch's intra-op threads on the loading thread: the cores the lanes share
 
     def load(self) -> None:
-        folder = layout.model_folder(self.model)
-        config = layout.read_config(folder)
+        folder = model_folder(self.model)
+        config = read_config(folder)
         layout.check_remote_code(folder, config, self.spec.trust_remote_code)
         layout.check_pickle_policy(folder, self.spec.allow_pickle)
         import torch

@@ -23,7 +23,8 @@ from berth.runtimes.outputs import (
     token_counter,
     top_k_param,
 )
-from berth.spec import Task
+from berth.sources.tasks import RUNTIME_TASKS, model_folder, read_config
+from berth.spec import RuntimeName, Task
 
 if TYPE_CHECKING:
     from transformers import Pipeline, PreTrainedModel, PreTrainedTokenizerBase
@@ -50,7 +51,7 @@ class TransformersRuntime(Runtime):
     """
 
     name = "transformers"
-    tasks = frozenset(_AUTO_CLASSES)
+    tasks = RUNTIME_TASKS[RuntimeName.TRANSFORMERS]
 
     _model: PreTrainedModel | None = None
     _tokenizer: PreTrainedTokenizerBase | None = None
@@ -58,8 +59,8 @@ class TransformersRuntime(Runtime):
     _generator: Generator | None = None
 
     def load(self) -> None:
-        folder = layout.model_folder(self.model)
-        config = layout.read_config(folder)
+        folder = model_folder(self.model)
+        config = read_config(folder)
         if not config:
             raise UnsupportedModel(f"{folder} has no config.json, so the transformers runtime cannot load it")
         layout.check_remote_code(folder, config, self.spec.trust_remote_code)

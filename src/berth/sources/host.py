@@ -1,16 +1,12 @@
-"""What this host has free for a model: RAM, GPU memory (through NVML, when installed) and disk."""
+"""What this host has free for a model: RAM, GPU memory (through NVML, when installed) and disk.
+
+Which device `auto` means is `berth.devices`' rule (its NVML view), not this module's.
+"""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
-
-
-def resolve_device(device: str) -> str:
-    """`auto` → `cuda` when NVML sees a GPU, else `cpu`; anything else unchanged."""
-    if device != "auto":
-        return device
-    return "cuda" if gpu_free_memory(0) is not None else "cpu"
 
 
 def free_memory(device: str) -> int | None:

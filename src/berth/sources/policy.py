@@ -5,6 +5,9 @@ that `modules.json` names (sentence-transformers, e.g. `2_Dense/`). In each such
 win; pickle-format weights are taken only when they are the folder's only weights and the spec sets
 `allow_pickle`; ONNX files only for the onnx runtime or when they are all there is. Configuration and
 tokenizer files come along; READMEs, TF/Flax weights and other runtimes' exports never do.
+
+This module is the one home of the pickle and remote-code rules: `berth.runtimes.layout` checks a
+folder with these same predicates just before a library loads it.
 """
 
 from __future__ import annotations
@@ -18,12 +21,13 @@ from berth.sources.listing import Listing
 from berth.spec import DeploymentSpec, RuntimeName
 
 SAFE_WEIGHTS = (".safetensors",)
-PICKLE_WEIGHTS = (".bin", ".pt", ".pth", ".pkl", ".ckpt")
+PICKLE_WEIGHTS = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 ONNX_FILES = (".onnx", ".onnx_data", ".onnx.data")
 SUPPORT_FILES = (".json", ".txt", ".model", ".tiktoken", ".jinja", ".vocab", ".spm")
 # Pickles that training leaves beside the weights; they are never loaded to serve a model.
 TRAINING_ARTIFACTS = ("training_args.bin", "optimizer.pt", "scheduler.pt", "scaler.pt", "rng_state")
 REMOTE_CODE_FILES = ("modeling_", "configuration_", "tokenization_", "processing_", "image_processing_")
+CONFIG_FILES = ("config.json", "tokenizer_config.json")  # where `auto_map` asks for the model's own code
 ONNX_DIR = "onnx"
 
 
@@ -62,9 +66,16 @@ def select_files(listing: Listing, spec: DeploymentSpec) -> Selection:
 
 def check_remote_code(listing: Listing, spec: DeploymentSpec) -> None:
     """Refuse a model that needs its own Python code to load, unless `trust_remote_code` is set."""
-    if spec.trust_remote_code:
+    refuse_remote_code(listing, spec.trust_remote_code)
+
+
+def refuse_remote_code(
+    listing: Listing, trust_remote_code: bool, config: dict[str, Any] | None = None
+) -> None:
+    """`check_remote_code` for a bare flag; `config` stands in for config.json when already read."""
+    if trust_remote_code:
         return
-    reason = remote_code_reason(listing)
+    reason = remote_code_reason(listing, config)
     if reason is not None:
         raise PolicyRefused(
             f"{listing.name} needs its own Python code to load ({reason}), which would run arbitrary code "
@@ -73,10 +84,13 @@ def check_remote_code(listing: Listing, spec: DeploymentSpec) -> None:
         )
 
 
-def remote_code_reason(listing: Listing) -> str | None:
-    for config_file in ("config.json", "tokenizer_config.json"):
-        config = listing.read_json(config_file) if config_file in listing.sizes else None
-        if isinstance(config, dict) and config.get("auto_map"):
+def remote_code_reason(listing: Listing, config: dict[str, Any] | None = None) -> str | None:
+    """Why the model needs its own code (auto_map, a custom module, modeling_*.py), or None."""
+    for config_file in CONFIG_FILES:
+        found = listing.read_json(config_file) if config_file in listing.sizes else None
+        if config_file == "config.json" and config is not None:
+            found = config
+        if isinstance(found, dict) and found.get("auto_map"):
             return f"auto_map in {config_file}"
     for module in _modules(listing):
         kind = str(module.get("type", ""))
@@ -84,6 +98,20 @@ def remote_code_reason(listing: Listing) -> str | None:
             return f"custom module {kind} in modules.json"
     code = [f for f in listing.sizes if f.startswith(REMOTE_CODE_FILES) and f.endswith(".py")]
     return code[0] if code else None
+
+
+def is_pickle_weight(path: str) -> bool:
+    """A pickle-format weights file a loader would load; training leftovers (optimizer.pt) are not."""
+    name = _name(path)
+    return name.endswith(PICKLE_WEIGHTS) and not name.startswith(TRAINING_ARTIFACTS)
+
+
+def pickle_only_weights(files: Iterable[str]) -> list[str]:
+    """One folder's pickle weights when it has no safetensors to load instead; else none."""
+    names = list(files)
+    if any(f.endswith(SAFE_WEIGHTS) for f in names):
+        return []
+    return [f for f in names if is_pickle_weight(f)]
 
 
 def model_folders(listing: Listing) -> list[str]:
@@ -108,7 +136,7 @@ def _folder_weights(listing: Listing, folder: str, spec: DeploymentSpec) -> list
     safetensors = [f for f in files if f.endswith(SAFE_WEIGHTS)]
     if safetensors:
         return _drop_duplicates(safetensors)
-    pickles = [f for f in files if f.endswith(PICKLE_WEIGHTS) and not _name(f).startswith(TRAINING_ARTIFACTS)]
+    pickles = pickle_only_weights(files)
     if pickles and not spec.allow_pickle:
         shown = ", ".join(_name(p) for p in pickles[:3]) + (", ..." if len(pickles) > 3 else "")
         where = f"{listing.name}/{folder}" if folder else listing.name

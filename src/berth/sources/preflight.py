@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from berth import devices
 from berth.errors import DownloadFailed, ModelNotFound, ModelTooLarge
 from berth.sources import host, hub
 from berth.sources.listing import Listing, local_listing
@@ -26,16 +27,21 @@ def preflight(
     *,
     device: str | None = None,
     free_memory_bytes: int | None = None,
+    gpus: devices.HostGpus | None = None,
 ) -> PreflightReport:
     """Measure the model and say whether it fits; `check_preflight` turns a misfit into an error.
 
-    `device` defaults to `spec.device` (`auto`: CUDA when NVML sees a GPU); `free_memory_bytes`
+    `device` defaults to `spec.device`; device and dtype follow `berth.devices.resolve` on `gpus`, the
+    host as NVML sees it unless given (`auto`: CUDA when NVML sees a GPU). `free_memory_bytes`
     defaults to the available RAM (cpu) or the GPU's free memory (cuda, when NVML is installed).
     Raises `PolicyRefused` for pickle-only or remote-code models the spec does not allow.
     """
-    device = host.resolve_device(device or spec.device)
-    dtype = _load_dtype(spec, device)
+    wanted = device or spec.device
+    if gpus is None:
+        gpus = devices.CPU_ONLY if wanted == "cpu" else devices.nvml_view()
+    device = devices.resolve_device(wanted, gpus)
     if source.kind is SourceKind.PYTHON:
+        dtype = devices.resolve_dtype(spec.dtype, device, gpus)
         return PreflightReport(parameters=None, download_bytes=0, dtype=dtype, device=device)
     if source.kind is SourceKind.ONNX:
         return _onnx(spec, source, device, free_memory_bytes)
@@ -43,8 +49,9 @@ def preflight(
         if source.path is None or not source.path.is_dir():
             raise ModelNotFound(f"model folder {str(source.path)!r} does not exist; check model.source")
         listing = local_listing(source.path)
+        dtype = _load_dtype(spec, listing, device, gpus)
         return _measure(spec, listing, select_files(listing, spec), device, dtype, free_memory_bytes)
-    return _hub(spec, source, device, dtype, free_memory_bytes)
+    return _hub(spec, source, device, gpus, free_memory_bytes)
 
 
 def check_preflight(report: PreflightReport) -> None:
@@ -54,19 +61,25 @@ def check_preflight(report: PreflightReport) -> None:
 
 
 def _hub(
-    spec: DeploymentSpec, source: ResolvedSource, device: str, dtype: str, free_memory_bytes: int | None
+    spec: DeploymentSpec,
+    source: ResolvedSource,
+    device: str,
+    gpus: devices.HostGpus,
+    free_memory_bytes: int | None,
 ) -> PreflightReport:
     repo_id, revision = source.repo_id or source.reference, source.revision or "main"
     cached = hub.cached_repo(repo_id, revision)
     if cached is not None:
         selection = select_files(cached.listing, spec)
         if not cached.missing(selection.files):
+            dtype = _load_dtype(spec, cached.listing, device, gpus)
             return _measure(spec, cached.listing, selection, device, dtype, free_memory_bytes)
     if hub.offline():
         raise DownloadFailed(hub.offline_message(repo_id))
     repo = hub.remote_repo(repo_id, revision)
     selection = select_files(repo.listing, spec)
     to_fetch = repo.listing.size_of(repo.missing(selection.files))
+    dtype = _load_dtype(spec, repo.listing, device, gpus)
     report = _measure(spec, repo.listing, selection, device, dtype, free_memory_bytes, to_fetch=to_fetch)
     free = host.free_disk(hub.cache_dir())
     if to_fetch > free:
@@ -163,10 +176,13 @@ def _free_memory_reasons(memory: int | None, dtype: str, device: str, free: int 
     )
 
 
-def _load_dtype(spec: DeploymentSpec, device: str) -> str:
-    if spec.dtype is not DType.AUTO:
-        return spec.dtype.value
-    return "float16" if device.startswith("cuda") else "float32"
+def _load_dtype(spec: DeploymentSpec, listing: Listing, device: str, gpus: devices.HostGpus) -> str:
+    """`berth.devices.resolve_dtype` with the config's declared dtype, read only when it can matter."""
+    declared = None
+    # NOTE: only `auto` on CUDA looks at the config (bfloat16 models); elsewhere no file is read.
+    if spec.dtype is DType.AUTO and device.startswith("cuda") and "config.json" in listing.sizes:
+        declared = devices.config_dtype(listing.read_json("config.json"))
+    return devices.resolve_dtype(spec.dtype, device, gpus, declared)
 
 
 def _size(n: int) -> str:

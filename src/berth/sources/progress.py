@@ -9,12 +9,14 @@ so callbacks never run on a download thread. Setting `cancel()` makes the next c
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from berth.sources.types import DownloadProgress, ProgressCallback
 
 REPORT_STEP = 0.01  # report at least every 1 % of the total (the contract is 5 %)
+REPORT_INTERVAL_S = 0.5  # ... and, while bytes keep arriving, at most this long apart in between
 
 
 class PullCancelled(Exception):
@@ -128,21 +130,56 @@ def bar_class(sink: Callable[[int, int], None] | None = None) -> type[Any]:
     return _Bar
 
 
+class Throttle:
+    """Which byte counts of a download are worth reporting: berth's one download-progress throttle.
+
+    The first count, every `step` of the total, and the completed total are always due; a count
+    that moved less than `step` is due only once `interval_s` has passed since the last one reported.
+    A count that did not move is never due, so a stalled download reports nothing new.
+
+    >>> throttle = Throttle(1000)
+    >>> [throttle.due(n) for n in (0, 4, 10, 1000, 1000)]
+    [True, False, True, True, False]
+    """
+
+    def __init__(
+        self,
+        total: int,
+        *,
+        step: float = REPORT_STEP,
+        interval_s: float = REPORT_INTERVAL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.total = total
+        self.step = max(1, int(total * step))
+        self.interval_s = interval_s
+        self._clock = clock
+        self.last: int | None = None
+        self._last_at = 0.0
+
+    def due(self, done: int) -> bool:
+        """Whether to report `done` now; when it is, it becomes the last count reported."""
+        now = self._clock()
+        last = self.last
+        if last is not None and done <= last:
+            return False
+        moved_a_step = last is None or done >= self.total or done >= last + self.step
+        if moved_a_step or now - self._last_at >= self.interval_s:
+            self.last, self._last_at = done, now
+            return True
+        return False
+
+
 class Reporter:
-    """Calls the user's callback with monotone byte counts, at least every `REPORT_STEP` of the total."""
+    """Calls the user's callback with monotone byte counts, as often as the `Throttle` lets it."""
 
     def __init__(self, callback: ProgressCallback | None, total: int) -> None:
         self.callback = callback
-        self.total = total
-        self.step = max(1, int(total * REPORT_STEP))
-        self.last: int | None = None
+        self.throttle = Throttle(total)
 
     def __call__(self, done: int) -> None:
-        if self.callback is None:
-            return
-        if self.last is None or done >= self.last + self.step or (done == self.total and self.last != done):
-            self.last = done
-            self.callback(DownloadProgress(bytes_done=done, bytes_total=self.total))
+        if self.callback is not None and self.throttle.due(done):
+            self.callback(DownloadProgress(bytes_done=done, bytes_total=self.throttle.total))
 
 
 def _ignore(*args: Any, **kwargs: Any) -> None:

@@ -44,7 +44,8 @@ def fetch(
 ) -> LocalModel:
     """Return the model on local disk, pulling a hub model into the standard Hugging Face cache.
 
-    `on_progress` is called on this thread with monotone byte counts (the last one complete);
+    `on_progress` is called on this thread with monotone byte counts (the last one complete), as
+    often as `berth.sources.progress.Throttle` allows, so callers need no throttle of their own;
     `timeout_s` bounds the whole pull (default: BERTH_DOWNLOAD_TIMEOUT_S).
     """
     if source.kind is SourceKind.PYTHON:

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from berth.errors import InvalidSpec, ModelNotFound
-from berth.sources.types import ResolvedSource, SourceKind
+from berth.sourcekind import ACCEPTED_FORMS, SourceKind, classify
+from berth.sources.types import ResolvedSource
 from berth.spec import ModelRef
-
-_IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
-PYTHON_TARGET = re.compile(rf"^{_IDENTIFIER}(\.{_IDENTIFIER})*:{_IDENTIFIER}$")
-# The hub's own rule (huggingface_hub.utils.validate_repo_id): `name` or `namespace/name`, each of
-# ASCII letters, digits, '-', '_' and '.', not starting or ending with '-' or '.', at most 96 long.
-_REPO_PART = r"[A-Za-z0-9_]([A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?"
-HUB_ID = re.compile(rf"^({_REPO_PART}/)?{_REPO_PART}$")
-_PATH_PREFIXES = ("/", "./", "../", "~")
-
-ACCEPTED_FORMS = (
-    "use a Hub id (owner/name), a local folder (./path or /abs/path), an .onnx file, "
-    "or a Python predictor (package.module:Class)"
-)
 
 
 def resolve_source(ref: ModelRef) -> ResolvedSource:
@@ -30,20 +17,16 @@ def resolve_source(ref: ModelRef) -> ResolvedSource:
     <SourceKind.HUB: 'hub'>
     """
     source = ref.source
-    if PYTHON_TARGET.match(source):
+    kind = classify(source)
+    if kind is SourceKind.PYTHON:
         return ResolvedSource(SourceKind.PYTHON, source, target=source)
-    if source.lower().endswith(".onnx"):
+    if kind is SourceKind.ONNX:
         return ResolvedSource(SourceKind.ONNX, source, path=_onnx_file(source))
-    if source.startswith(_PATH_PREFIXES) or source in (".", "..") or Path(source).is_dir():
+    if kind is SourceKind.LOCAL:
         return ResolvedSource(SourceKind.LOCAL, source, path=_model_folder(source))
-    if _is_hub_id(source):
+    if kind is SourceKind.HUB:
         return ResolvedSource(SourceKind.HUB, source, repo_id=source, revision=ref.revision or "main")
     raise InvalidSpec(f"model.source {source!r} is not a model source berth understands: {ACCEPTED_FORMS}")
-
-
-def _is_hub_id(source: str) -> bool:
-    forbidden = ".." in source or "--" in source or source.endswith(".git")
-    return bool(HUB_ID.match(source)) and not forbidden
 
 
 def _onnx_file(source: str) -> Path:

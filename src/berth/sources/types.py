@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 
+from berth.sourcekind import SourceKind
 
-class SourceKind(StrEnum):
-    HUB = "hub"  # a Hugging Face Hub repo id, pulled into the standard HF cache
-    LOCAL = "local"  # a model folder on disk
-    ONNX = "onnx"  # a single .onnx file (its tokenizer files beside it)
-    PYTHON = "python"  # `package.module:Predictor`
+__all__ = [
+    "DownloadProgress",
+    "LocalModel",
+    "PreflightReport",
+    "ProgressCallback",
+    "ResolvedSource",
+    "SourceKind",  # its home is berth.sourcekind; re-exported for `berth.sources.types` importers
+]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""`python -m berth.worker SPEC [--host H] [--port P]`: serve one deployment in this process."""
+"""`python -m berth.worker SPEC [--host H] [--port P] [--replica N]`: serve one deployment in this process."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--port", type=int, help="port (default: the spec's, else the first free in BERTH_WORKER_PORTS)"
     )
+    parser.add_argument(
+        "--replica", type=int, default=0, help="which replica this is (for its process title)"
+    )
     args = parser.parse_args(argv)
     try:
         settings = get_settings()
@@ -31,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from berth.worker.boot import run_worker  # after env: the spec may configure torch/HF
 
-    return run_worker(spec, settings, args.host or settings.host, args.port)
+    return run_worker(spec, settings, args.host or settings.host, args.port, args.replica)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 Requests queue on the event loop; one collector task forms a batch and hands it to a free model
 thread (a "lane", below), then forms the next. How long to wait for a batch to fill is the whole
-game (DESIGN.md, "Performance notes"):
+game (docs/decisions.md, "Batch collection"):
 
 - dispatch at once when the batch is full, or when as many requests are waiting as the last batch
   held (every client seen last time is back, so waiting longer only adds latency);

@@ -1,9 +1,9 @@
 """A worker's life: validate, preflight, fetch, load, warm up, serve, drain — reporting each stage.
 
 Stages go to stdout as event lines (`berth.events`) so a parent can follow them; logs go to stderr.
-The model is loaded and warmed up on the one thread that will serve it (DESIGN.md: warming on
-another thread doubled batch-1 latency), and the port is bound only once the model is ready, so a
-listening worker is a ready worker.
+The model is loaded and warmed up on the one thread that will serve it (warming on another
+thread doubled batch-1 latency: docs/decisions.md), and the port is bound only once the model is
+ready, so a listening worker is a ready worker.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import uvicorn
 
+from berth import proctitle
 from berth.errors import BerthError, PortUnavailable
 from berth.events import Event, Stage, emit
 from berth.runtimes.base import Runtime
@@ -32,10 +33,13 @@ from berth.worker.service import ModelService
 log = logging.getLogger("berth.worker")
 
 
-def run_worker(spec: DeploymentSpec, settings: Settings, host: str, port: int | None) -> int:
-    """Serve `spec` until SIGTERM/SIGINT; return the process exit code."""
+def run_worker(
+    spec: DeploymentSpec, settings: Settings, host: str, port: int | None, replica: int = 0
+) -> int:
+    """Serve `spec` as its replica `replica` until SIGTERM/SIGINT; return the process exit code."""
     try:
         sock = bind(host, port or spec.port, settings.worker_port_range)
+        proctitle.set_title(proctitle.worker(spec.name, replica, sock.getsockname()[1]))
         runtime, lanes = prepare(spec, settings)
     except BerthError as exc:
         log.error("%s", exc.message)
@@ -105,15 +109,10 @@ def _warm_up(runtime: Runtime, sharing: int) -> None:
 
 
 def _download_reporter(name: str) -> ProgressCallback:
-    last_percent = -1.0
-
+    # NOTE: `fetch` calls back only as often as berth.sources.progress.Throttle lets it; emit each one.
     def report(progress: DownloadProgress) -> None:
-        nonlocal last_percent
-        percent = 100 * progress.bytes_done / progress.bytes_total if progress.bytes_total else 100.0
-        if percent - last_percent >= 1 or progress.bytes_done == progress.bytes_total:
-            last_percent = percent
-            message = f"downloaded {progress.bytes_done} of {progress.bytes_total} bytes"
-            emit(Event.download(name, progress.bytes_done, progress.bytes_total, message))
+        message = f"downloaded {progress.bytes_done} of {progress.bytes_total} bytes"
+        emit(Event.download(name, progress.bytes_done, progress.bytes_total, message))
 
     return report
 

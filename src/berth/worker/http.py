@@ -1,4 +1,4 @@
-"""HTTP plumbing shared by the worker's protocols: bodies, JSON, auth and one error path.
+"""HTTP plumbing shared by the worker's protocols: JSON, auth and one error path (bodies: `berth.asgi`).
 
 Each protocol module only parses, delegates to `ModelService` and formats; everything about turning
 a request into bytes and an error into a status lives here.
@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from berth.errors import BerthError, InvalidInput, PayloadTooLarge, Unauthorized
+from berth.errors import BerthError, InvalidInput, Unauthorized
 from berth.spec import describe_validation_error
 
 log = logging.getLogger("berth.worker")
@@ -47,35 +47,6 @@ def berth_error_body(exc: BerthError) -> dict[str, Any]:
 def error_response(exc: BerthError, body: ErrorBody = berth_error_body) -> Response:
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
     return json_response(body(exc), exc.status_code, headers)
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing more than `limit` bytes before reading them where the length is known."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(f"{int(declared)} bytes", limit)
-    # NOTE: ASGI messages straight from `receive`: `request.stream()`, an async generator, cost more
-    # than the rest of this function on a one-sentence body.
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await request.receive()
-        if message["type"] == "http.disconnect":
-            raise InvalidInput("the client disconnected before sending the whole body")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(f"over {limit} bytes", limit)
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _too_large(size: str, limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(
-        f"the request body is {size}; this deployment "
-        f"accepts at most {limit} bytes (limits.max_request_bytes): send fewer or shorter inputs"
-    )
 
 
 def parse_body(body: bytes, model: type[Model]) -> Model:

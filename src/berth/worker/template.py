@@ -1,9 +1,9 @@
 """A template process: pays for importing torch and transformers once, then forks ready-to-load workers.
 
-A cold worker spends most of its start-up importing (about 5-7 s, DESIGN.md); loading a cached model into
-a process that has the imports takes about 0.1-0.3 s. The control plane starts one template at start-up
-(`python -m berth.worker.template SOCKET`) and asks it over a Unix socket for each worker; the
-template forks, and the child runs `berth.worker` exactly as a fresh process would.
+A cold worker spends most of its start-up importing (about 5-7 s, docs/decisions.md); loading a
+cached model into a process that has the imports takes about 0.1-0.3 s. The control plane starts
+one template at start-up (`python -m berth.worker.template SOCKET`) and asks it over a Unix socket
+for each worker; the template forks, and the child runs `berth.worker` exactly as a fresh process would.
 
 Fork safety, the reason this is careful: the template only imports. It never loads a model, runs an
 operator or starts a thread of its own, so no lock or thread pool exists to be copied mid-use (the
@@ -23,7 +23,9 @@ import sys
 import traceback
 from typing import Any
 
-EXIT_PREFIX = "@berth-exit "
+from berth import proctitle
+from berth.errors import EXIT_PREFIX
+
 PARENT_POLL_S = 1.0
 
 
@@ -136,6 +138,7 @@ def main() -> int:
         print("usage: python -m berth.worker.template SOCKET", file=sys.stderr)
         return 2
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the control plane's terminal is its own
+    proctitle.set_title(proctitle.TEMPLATE)  # each forked worker names itself once it has its port
     preload()
     serve(sys.argv[1])
     return 0

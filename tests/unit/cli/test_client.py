@@ -8,8 +8,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from berth.api.types import PullProgressLine
 from berth.client import Client, ControlPlaneUnavailable, error_from_response
-from berth.control.schemas import PullProgressLine
 from berth.errors import (
     BerthError,
     Conflict,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,6 @@ import yaml
 from typer.testing import CliRunner
 
 from berth.cli.app import app
-from berth.cli.server import running_pid
 from berth.settings import Settings
 from berth.spec import NAME_RULE, DeploymentSpec
 
@@ -121,12 +119,3 @@ def test_down_without_a_control_plane(runner: CliRunner, tmp_path: Path) -> None
     result = runner.invoke(app, ["down"])
     assert result.exit_code == 0
     assert "no control plane" in result.stdout
-
-
-def test_a_pidfile_of_another_process_is_stale(tmp_path: Path) -> None:
-    pidfile = tmp_path / "berth.pid"
-    pidfile.write_text(f"{os.getpid()}\n")  # alive, but not a control plane: a reused pid
-    assert running_pid(pidfile) is None
-    assert not pidfile.exists()
-    pidfile.write_text("not a pid")
-    assert running_pid(pidfile) is None

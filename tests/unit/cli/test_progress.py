@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
+from berth.api.types import EventMessage, StateMessage
 from berth.cli.monitor import summary
 from berth.cli.progress import DeployProgress
-from berth.control.schemas import EventMessage, StateMessage
 from berth.events import Stage
 
 

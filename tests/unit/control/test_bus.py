@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
+from berth.api.types import DeploymentState, EventMessage, StateMessage
 from berth.control import bus as bus_module
 from berth.control.bus import Bus, Message
 from berth.control.registry import Registry
-from berth.control.schemas import DeploymentState, EventMessage, StateMessage
 from berth.events import Event, Stage
 from tests.unit.control.conftest import make_spec
 

@@ -14,9 +14,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+from berth.api.types import DeploymentState, DesiredState
 from berth.control.db import Base
 from berth.control.registry import Registry
-from berth.control.schemas import DeploymentState, DesiredState
 from berth.errors import Conflict, NotFound
 from berth.events import Event, Stage
 from tests.unit.control.conftest import make_spec

@@ -155,3 +155,15 @@ def test_build_runtime_refuses_cuda_without_a_gpu(classifier_path: Path) -> None
 def test_build_runtime_for_a_predictor_needs_no_device() -> None:
     runtime = build_runtime(predictor_model("examples.predictors:WordCounter"), make_spec())
     assert (type(runtime), runtime.device) == (PythonRuntime, "cpu")
+
+
+def test_each_runtime_serves_the_tasks_detection_allows_it() -> None:
+    from berth.runtimes import RUNTIMES
+    from berth.runtimes.transformers_runtime import _AUTO_CLASSES
+    from berth.sources.tasks import RUNTIME_TASKS
+    from berth.spec import RuntimeName
+
+    for name, runtime in RUNTIMES.items():
+        assert runtime.name == name.value
+        assert runtime.tasks == RUNTIME_TASKS.get(name, frozenset())
+    assert set(_AUTO_CLASSES) == RUNTIME_TASKS[RuntimeName.TRANSFORMERS]  # a model class for every task

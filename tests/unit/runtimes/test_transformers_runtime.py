@@ -247,7 +247,7 @@ def test_remote_code_is_refused(classifier_path: Path, tmp_path: Path) -> None:
     config = json.loads((folder / "config.json").read_text())
     config["auto_map"] = {"AutoModelForSequenceClassification": "modeling_evil.Evil"}
     (folder / "config.json").write_text(json.dumps(config))
-    with pytest.raises(PolicyRefused, match="ships its own Python code"):
+    with pytest.raises(PolicyRefused, match=r"needs its own Python code to load \(auto_map in config.json\)"):
         load_runtime(folder)
 
 

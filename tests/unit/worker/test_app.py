@@ -47,7 +47,7 @@ async def generator() -> AsyncIterator[httpx.AsyncClient]:
     await service.drain()
 
 
-async def test_predict_text_returns_seed_003_shape(client: httpx.AsyncClient) -> None:
+async def test_predict_text_returns_the_predict_shape(client: httpx.AsyncClient) -> None:
     response = await client.post("/predict", json={"text": "I love this"})
     assert response.status_code == 200
     body = response.json()

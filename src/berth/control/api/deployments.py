@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
+from berth.api.types import DeploymentPublic, DeploymentStats, EventRecord
 from berth.control import logfiles
 from berth.control.api.deps import Name, Plane
-from berth.control.schemas import DeploymentPublic, DeploymentStats, EventRecord
 from berth.spec import parse_spec
 
 router = APIRouter(tags=["deployments"])
@@ -19,7 +19,7 @@ router = APIRouter(tags=["deployments"])
 @router.post("/deploy", status_code=202, response_model=DeploymentPublic, operation_id="deploy")
 async def deploy(
     plane: Plane,
-    spec: Annotated[dict[str, Any], Body(description="a deployment spec (DESIGN.md), as JSON")],
+    spec: Annotated[dict[str, Any], Body(description="a deployment spec, as JSON")],
     replace: bool = False,
 ) -> DeploymentPublic:
     """Deploy a model; progress follows on the WebSocket and the events route."""

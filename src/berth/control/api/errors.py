@@ -1,4 +1,4 @@
-"""One place that turns errors into `{"error": {"code", "message"}}` (DESIGN.md), never a trace."""
+"""One place that turns errors into `{"error": {"code", "message"}}` (docs/protocols.md), never a trace."""
 
 from __future__ import annotations
 

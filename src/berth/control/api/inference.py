@@ -14,10 +14,10 @@ from __future__ import annotations
 import aiohttp
 from fastapi import APIRouter, Request, Response
 
+from berth.asgi import read_body  # the worker's reader too: the same limit, the same 413
 from berth.control.api.deps import Name, Plane, check_name
 from berth.control.plane import ControlPlane
 from berth.errors import NotReady, RequestTimeout
-from berth.worker.http import read_body  # the worker's own reader: the same limit, the same 413
 
 router = APIRouter(tags=["inference"])
 FORWARDED_HEADERS = ("content-type", "accept")

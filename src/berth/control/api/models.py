@@ -6,20 +6,22 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import StreamingResponse
 
-from berth.control import cache
-from berth.control.api.deps import Plane
-from berth.control.schemas import (
+from berth.api.types import (
     CachedModel,
     PreflightPublic,
     PullDoneLine,
     PullErrorLine,
     PullProgressLine,
     PullRequest,
+    SourceDescription,
 )
+from berth.control import cache
+from berth.control.api.deps import Plane
 from berth.errors import BerthError, InvalidSpec
+from berth.sourcekind import absolute_source, classify, default_name
 from berth.sources import (
     DownloadProgress,
     ResolvedSource,
@@ -47,6 +49,7 @@ async def run_preflight(
         runtime=runtime,
         task=task,
         source_kind=source.kind,
+        default_name=default_name(absolute_source(parsed.model.source)),
         parameters=report.parameters,
         download_bytes=report.download_bytes,
         memory_bytes=report.memory_bytes,
@@ -59,17 +62,25 @@ async def run_preflight(
     )
 
 
+@router.get("/sources/describe", response_model=SourceDescription, operation_id="describe_source")
+def describe_source(source: Annotated[str, Query(min_length=1)]) -> SourceDescription:
+    """The kind of model source a string names and the deployment name it gets when none is given."""
+    return SourceDescription(
+        source=source, kind=classify(source), default_name=default_name(absolute_source(source))
+    )
+
+
 def _detect(spec: DeploymentSpec, source: ResolvedSource, cached: bool) -> tuple[str | None, str | None]:
     """The runtime and task the worker would pick, when the files are here to read (never downloads)."""
     if source.kind is SourceKind.HUB and not cached:
         return None, None
-    from berth.runtimes.registry import detect  # reads config files only; no torch
+    from berth.sources.tasks import detect  # reads config files only; no torch
 
     try:
         runtime, task = detect(fetch(spec, source), spec)
     except BerthError:
         return None, None  # preflight's own answer already says what is wrong
-    return runtime.name, task.value
+    return runtime.value, task.value
 
 
 @router.get("/models", response_model=list[CachedModel], operation_id="list_models")

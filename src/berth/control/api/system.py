@@ -8,18 +8,18 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import text
 
+from berth.api.types import SystemInfo
 from berth.control.api.deps import Plane
 from berth.errors import NotReady
+from berth.system import snapshot
 
 router = APIRouter(tags=["system"])
 health = APIRouter(tags=["health"])
 
 
-@router.get("/system", operation_id="system")
+@router.get("/system", response_model=SystemInfo, operation_id="system")
 async def system(plane: Plane) -> dict[str, Any]:
     """CPU, RAM, disk, GPUs, runtime packages, and per-replica process stats (for `berth top`)."""
-    from berth.system import snapshot
-
     info = await asyncio.to_thread(snapshot, plane.settings.home, plane.supervisor.processes())
     return info.model_dump(mode="json")
 

@@ -7,8 +7,8 @@ import time
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from berth.api.types import EventMessage, StateMessage
 from berth.control.plane import ControlPlane
-from berth.control.schemas import EventMessage, StateMessage
 from berth.errors import NotFound
 from berth.spec import NAME_PATTERN
 

@@ -20,10 +20,11 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from berth.asgi import read_body
 from berth.errors import BerthError, InvalidInput, NotFound, UnsupportedModel
 from berth.runtimes.base import Params
 from berth.spec import Task
-from berth.worker.http import Guard, json_response, parse_body, read_body
+from berth.worker.http import Guard, json_response, parse_body
 from berth.worker.service import ModelService
 
 log = logging.getLogger("berth.worker")

@@ -1,4 +1,4 @@
-"""`POST /predict`: seed 003's shape, `{"text": ...}` or `{"inputs": [...]}`."""
+"""`POST /predict`: berth's own shape, `{"text": ...}` or `{"inputs": [...]}`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.requests import Request
 from starlette.responses import Response
 
-from berth.worker.http import Endpoint, json_response, parse_body, read_body
+from berth.asgi import read_body
+from berth.worker.http import Endpoint, json_response, parse_body
 from berth.worker.service import ModelService
 
 

@@ -17,9 +17,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 import berth
+from berth.asgi import read_body
 from berth.errors import BerthError, InvalidInput, NotFound, NotReady
 from berth.runtimes.base import TensorSpec
-from berth.worker.http import Guard, json_response, parse_body, read_body
+from berth.worker.http import Guard, json_response, parse_body
 from berth.worker.service import ModelService
 
 NUMPY_DATATYPES = {

@@ -1,6 +1,8 @@
-"""The control plane's API shapes: what `/api/v1` accepts and returns, shared with `berth.Client`.
+"""The REST API's data types: what the control plane's `/api/v1` accepts and returns.
 
-Only pydantic here, so the client and CLI import it without FastAPI, SQLAlchemy or torch.
+The control plane, `berth.Client` and the CLI all import these. Only pydantic and berth's vocabulary
+here, so the client and CLI import them without FastAPI, SQLAlchemy or torch. The class names are the
+OpenAPI component names, from which the web UI's types are generated: renaming one is an API change.
 """
 
 from __future__ import annotations
@@ -9,9 +11,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from berth.events import Event
+from berth.sourcekind import SourceKind
+
+# NOTE: an answer's JSON carries every field, defaults included, so the schemas of the shapes the API
+# sends mark them all required; the UI's generated types then never make a present field optional.
+SENT = ConfigDict(json_schema_serialization_defaults_required=True)
 
 
 class DeploymentState(StrEnum):
@@ -29,6 +36,8 @@ class DesiredState(StrEnum):
 
 
 class ReplicaPublic(BaseModel):
+    model_config = SENT
+
     index: int
     pid: int | None
     port: int | None
@@ -38,7 +47,9 @@ class ReplicaPublic(BaseModel):
 
 
 class DeploymentPublic(BaseModel):
-    """A deployment as `GET /api/v1/deployments/{name}` returns it (DESIGN.md's shape)."""
+    """A deployment as `GET /api/v1/deployments/{name}` returns it."""
+
+    model_config = SENT
 
     name: str
     state: DeploymentState
@@ -59,11 +70,15 @@ class DeploymentPublic(BaseModel):
 class EventRecord(Event):
     """A stored progress event; `id` orders a deployment's history."""
 
+    model_config = SENT
+
     id: int
 
 
 class StateMessage(BaseModel):
     """A state change pushed on `WS /api/v1/ws/{name}` after the event history."""
+
+    model_config = SENT
 
     type: Literal["state"] = "state"
     deployment: str
@@ -82,6 +97,8 @@ class EventMessage(EventRecord):
 class PreflightPublic(BaseModel):
     """`POST /api/v1/preflight`: what the model needs and whether this host can run it."""
 
+    model_config = SENT
+
     source_kind: str
     parameters: int | None
     download_bytes: int | None
@@ -92,9 +109,18 @@ class PreflightPublic(BaseModel):
     reasons: list[str]
     basis: str
     cached: bool
+    default_name: str  # the deployment name the source gets when the spec gives none
     # detected from the files when they are on disk (a folder, an ONNX file, a cached hub model)
     runtime: str | None = None
     task: str | None = None
+
+
+class SourceDescription(BaseModel):
+    """`GET /api/v1/sources/describe`: what kind of source a string names and its default name."""
+
+    source: str
+    kind: SourceKind | None  # None: no source berth understands
+    default_name: str
 
 
 class PullRequest(BaseModel):
@@ -117,6 +143,8 @@ class PullProgressLine(BaseModel):
 
 class CachedModel(BaseModel):
     """A model in the Hugging Face cache (`GET /api/v1/models`)."""
+
+    model_config = SENT
 
     id: str  # repo id, e.g. sentence-transformers/all-MiniLM-L6-v2
     revisions: list[str]  # commit shas held
@@ -155,8 +183,87 @@ class StatsPoint(BaseModel):
 class DeploymentStats(BaseModel):
     """`GET /api/v1/deployments/{name}/stats`: recent traffic, sampled every few seconds."""
 
+    model_config = SENT
+
     name: str
     interval_s: float
     requests_total: int  # since the replicas started
     uptime_s: float | None  # of the oldest ready replica
     points: list[StatsPoint] = Field(default_factory=list)  # oldest first, the last ~10 minutes
+
+
+# `GET /api/v1/system`: this host, as berth.system measures it.
+
+
+class CPUInfo(BaseModel):
+    logical_cores: int
+    physical_cores: int | None
+    percent: float | None  # None on a process's first sample: a percentage needs two
+    load_average: tuple[float, float, float]
+
+
+class MemoryInfo(BaseModel):
+    total: int
+    available: int
+    used: int
+    percent: float
+
+
+class DiskInfo(BaseModel):
+    name: str  # "berth_home" or "hf_cache"
+    path: str
+    total: int
+    free: int
+
+
+class GPUInfo(BaseModel):
+    index: int
+    name: str
+    memory_total: int
+    memory_used: int
+    utilization: float | None  # percent; None where the driver does not report it
+    driver_version: str
+    cuda_version: str | None
+
+
+class RuntimeSupport(BaseModel):
+    runtime: str
+    available: bool
+    missing: list[str]
+    hint: str | None
+
+
+class PackageVersion(BaseModel):
+    name: str
+    version: str | None  # None: not installed
+
+
+class ProcessStats(BaseModel):
+    model_config = SENT
+
+    pid: int
+    alive: bool
+    cpu_percent: float | None = None  # of one core, like `top`; None until a 2nd sample of this process
+    rss_bytes: int | None = None
+    num_threads: int | None = None
+    gpu_memory_bytes: int | None = None  # None: no NVML, or it does not report this process
+
+
+class ReplicaStats(ProcessStats):
+    deployment: str
+    index: int
+    port: int | None
+
+
+class SystemInfo(BaseModel):
+    hostname: str
+    platform: str
+    python_version: str
+    berth_version: str
+    cpu: CPUInfo
+    memory: MemoryInfo
+    disks: list[DiskInfo]
+    gpus: list[GPUInfo]
+    runtimes: list[RuntimeSupport]
+    packages: list[PackageVersion]
+    processes: list[ReplicaStats]

@@ -1,0 +1,215 @@
+"""Which runtime and task serve a model on disk, told from its files alone (no torch).
+
+Auto-detection, in order: a Python predictor → python; an .onnx file → onnx; a folder with
+modules.json → sentence-transformers; a folder with config.json and weights → transformers; a
+folder with only an ONNX graph → onnx. The task comes from config.json's `architectures` (or an ONNX
+graph's outputs). Explicit choices are honoured, and impossible ones refused with a sentence naming
+what would work. It lives with the sources, not the runtimes, so the control plane can tell a user
+what a model will be served as without importing any runtime; `berth.runtimes.registry` maps the
+answer to a runtime class. The folder readers here are the ones the runtimes' loaders use too.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from berth.errors import ModelNotFound, UnsupportedModel
+from berth.sourcekind import SourceKind
+from berth.sources.policy import PICKLE_WEIGHTS, SAFE_WEIGHTS
+from berth.sources.types import LocalModel
+from berth.spec import DeploymentSpec, RuntimeName, Task
+
+# The tasks each model runtime serves; the runtime classes take theirs from here. The python runtime
+# serves whatever its predictor does, so it has no entry.
+RUNTIME_TASKS: dict[RuntimeName, frozenset[Task]] = {
+    RuntimeName.TRANSFORMERS: frozenset(
+        {
+            Task.FEATURE_EXTRACTION,
+            Task.TEXT_CLASSIFICATION,
+            Task.TOKEN_CLASSIFICATION,
+            Task.FILL_MASK,
+            Task.TEXT_GENERATION,
+        }
+    ),
+    RuntimeName.SENTENCE_TRANSFORMERS: frozenset({Task.FEATURE_EXTRACTION}),
+    RuntimeName.ONNX: frozenset({Task.FEATURE_EXTRACTION, Task.TEXT_CLASSIFICATION}),
+}
+
+# Suffix of the class name in config.json's `architectures` → task; the first match wins, so the
+# specific heads come before the base-model "...Model" catch-all (GPT2LMHeadModel ends in Model too).
+ARCHITECTURE_TASKS: tuple[tuple[str, Task], ...] = (
+    ("ForSequenceClassification", Task.TEXT_CLASSIFICATION),
+    ("ForTokenClassification", Task.TOKEN_CLASSIFICATION),
+    ("ForMaskedLM", Task.FILL_MASK),
+    ("ForCausalLM", Task.TEXT_GENERATION),
+    ("LMHeadModel", Task.TEXT_GENERATION),
+    ("Model", Task.FEATURE_EXTRACTION),
+)
+WEIGHT_SUFFIXES = (*SAFE_WEIGHTS, *PICKLE_WEIGHTS)
+
+
+def detect(model: LocalModel, spec: DeploymentSpec) -> tuple[RuntimeName, Task]:
+    """The runtime and task for a model: the spec's choices, or detected where they are `auto`.
+
+    >>> [str(x) for x in detect(local_minilm, DeploymentSpec(name="m", model={"source": "./minilm"}))]
+    ['sentence-transformers', 'feature-extraction']
+    """
+    is_python = model.source.kind is SourceKind.PYTHON
+    name = spec.runtime if spec.runtime is not RuntimeName.AUTO else _detect_runtime(model)
+    if is_python != (name is RuntimeName.PYTHON):
+        if is_python:
+            raise UnsupportedModel(
+                f"{model.source.reference!r} is a Python predictor, which only the python runtime serves; "
+                "use runtime: auto or python"
+            )
+        raise UnsupportedModel(
+            f"the python runtime serves a 'package.module:Class' predictor, not {model.source.reference!r}"
+        )
+    if name is RuntimeName.PYTHON:
+        return name, spec.task  # NOTE: a predictor's task is whatever it does; berth cannot tell
+    path = model_path(model)
+    _check_fits(name, path, model)
+    task = spec.task if spec.task is not Task.AUTO else _detect_task(name, model)
+    if task not in RUNTIME_TASKS[name]:
+        served = ", ".join(sorted(t.value for t in RUNTIME_TASKS[name]))
+        raise UnsupportedModel(
+            f"the {name} runtime cannot serve {task}; it serves {served}"
+            + ("; use runtime: transformers" if task in RUNTIME_TASKS[RuntimeName.TRANSFORMERS] else "")
+        )
+    return name, task
+
+
+def model_path(model: LocalModel) -> Path:
+    """The model's folder or .onnx file, which must exist."""
+    if model.path is None:
+        raise UnsupportedModel(
+            f"{model.source.reference!r} is a Python predictor, not a model folder or file"
+        )
+    if not model.path.exists():
+        raise ModelNotFound(f"model path {str(model.path)!r} does not exist; pull the model again")
+    return model.path
+
+
+def model_folder(model: LocalModel) -> Path:
+    """The folder holding the model: the path itself, or the folder an .onnx file lies in."""
+    path = model_path(model)
+    return path if path.is_dir() else path.parent
+
+
+def read_config(folder: Path) -> dict[str, Any]:
+    """config.json of a folder as a dict; empty when there is none."""
+    file = folder / "config.json"
+    if not file.is_file():
+        return {}
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UnsupportedModel(f"cannot read {file}: {exc}") from None
+    if not isinstance(data, dict):
+        raise UnsupportedModel(f"{file} is not a JSON object")
+    return data
+
+
+def task_from_config(config: dict[str, Any]) -> Task | None:
+    """The task implied by config.json's `architectures`, or None when it names none we know."""
+    for architecture in config.get("architectures") or ():
+        for suffix, task in ARCHITECTURE_TASKS:
+            if isinstance(architecture, str) and architecture.endswith(suffix):
+                return task
+    return None
+
+
+def graph_task(graph: Path) -> Task | None:
+    """The task an ONNX graph's outputs imply: 3-D hidden states → features, 2-D logits → classes."""
+    # NOTE: onnxruntime only here, and only for a graph without a config.json to say its task.
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = onnxruntime.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+    outputs = {o.name: len(o.shape) for o in session.get_outputs()}
+    if outputs.get("last_hidden_state") == 3:
+        return Task.FEATURE_EXTRACTION
+    if outputs.get("logits") == 2:
+        return Task.TEXT_CLASSIFICATION
+    return None
+
+
+def find_onnx_file(path: Path) -> Path | None:
+    """The ONNX graph to serve: the path itself, `model.onnx`, `onnx/model.onnx`, or the only one."""
+    if path.is_file():
+        return path if path.suffix == ".onnx" else None
+    for candidate in (path / "model.onnx", path / "onnx" / "model.onnx"):
+        if candidate.is_file():
+            return candidate
+    found = sorted(path.glob("*.onnx")) + sorted(path.glob("onnx/*.onnx"))
+    return found[0] if len(found) == 1 else None
+
+
+def has_onnx_files(path: Path) -> bool:
+    return path.suffix == ".onnx" or (
+        path.is_dir() and any([*path.glob("*.onnx"), *path.glob("onnx/*.onnx")])
+    )
+
+
+def has_torch_weights(folder: Path) -> bool:
+    return folder.is_dir() and any(p.suffix in WEIGHT_SUFFIXES for p in folder.iterdir())
+
+
+def is_sentence_transformers(folder: Path) -> bool:
+    return (folder / "modules.json").is_file()
+
+
+def _detect_runtime(model: LocalModel) -> RuntimeName:
+    if model.source.kind is SourceKind.PYTHON:
+        return RuntimeName.PYTHON
+    path = model_path(model)
+    if path.is_file():
+        if path.suffix == ".onnx":
+            return RuntimeName.ONNX
+        raise UnsupportedModel(f"{path} is a file berth cannot serve; give a model folder or an .onnx file")
+    if is_sentence_transformers(path):
+        return RuntimeName.SENTENCE_TRANSFORMERS
+    if (path / "config.json").is_file() and has_torch_weights(path):
+        return RuntimeName.TRANSFORMERS
+    if has_onnx_files(path):
+        return RuntimeName.ONNX
+    raise UnsupportedModel(
+        f"{path} holds no model berth recognises: "
+        "expected config.json with weights, modules.json or an .onnx file"
+    )
+
+
+def _check_fits(name: RuntimeName, path: Path, model: LocalModel) -> None:
+    if name is RuntimeName.ONNX:
+        if find_onnx_file(path) is None:
+            raise UnsupportedModel(
+                f"the onnx runtime needs an .onnx file, and {path} has none (or several and no model.onnx); "
+                "export one or use runtime: transformers"
+            )
+    elif path.is_file():
+        raise UnsupportedModel(
+            f"the {name} runtime needs a model folder, not the file {path}; use runtime: onnx"
+        )
+    elif not (path / "config.json").is_file() and not is_sentence_transformers(path):
+        raise UnsupportedModel(
+            f"the {name} runtime needs a model folder with config.json, and {path} has none"
+        )
+
+
+def _detect_task(name: RuntimeName, model: LocalModel) -> Task:
+    if name is RuntimeName.SENTENCE_TRANSFORMERS:
+        return Task.FEATURE_EXTRACTION
+    path = model_path(model)
+    if name is RuntimeName.ONNX:
+        graph = find_onnx_file(path)
+        assert graph is not None  # _check_fits found it
+        config = read_config(graph.parent) or read_config(model_folder(model))
+        task = task_from_config(config) or graph_task(graph)
+    else:
+        task = task_from_config(read_config(path))
+    if task is None:
+        raise UnsupportedModel(f"cannot tell which task {path} is for; set task: in the spec")
+    return task

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from berth.errors import UnsupportedModel
+from berth.sources import tasks
+from berth.spec import RuntimeName, Task
+from tests.tiny_models import local_model, make_spec, predictor_model
+
+
+def write_transformers_folder(folder: Path, architecture: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text(json.dumps({"architectures": [architecture]}))
+    (folder / "model.safetensors").touch()
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("architecture", "task"),
+    [
+        ("BertForSequenceClassification", Task.TEXT_CLASSIFICATION),
+        ("DistilBertForTokenClassification", Task.TOKEN_CLASSIFICATION),
+        ("BertForMaskedLM", Task.FILL_MASK),
+        ("LlamaForCausalLM", Task.TEXT_GENERATION),
+        ("GPT2LMHeadModel", Task.TEXT_GENERATION),
+        ("BertModel", Task.FEATURE_EXTRACTION),
+        ("BertForPreTraining", None),
+    ],
+)
+def test_task_from_architectures(architecture: str, task: Task | None) -> None:
+    assert tasks.task_from_config({"architectures": [architecture]}) is task
+
+
+def test_no_architectures_means_no_task() -> None:
+    assert tasks.task_from_config({}) is None
+
+
+def test_find_onnx_file_prefers_model_onnx(tmp_path: Path) -> None:
+    assert tasks.find_onnx_file(tmp_path) is None
+    (tmp_path / "onnx").mkdir()
+    (tmp_path / "onnx" / "model.onnx").touch()
+    (tmp_path / "onnx" / "model_quantized.onnx").touch()
+    assert tasks.find_onnx_file(tmp_path) == tmp_path / "onnx" / "model.onnx"
+    (tmp_path / "model.onnx").touch()
+    assert tasks.find_onnx_file(tmp_path) == tmp_path / "model.onnx"
+    assert (
+        tasks.find_onnx_file(tmp_path / "onnx" / "model_quantized.onnx")
+        == tmp_path / "onnx" / "model_quantized.onnx"
+    )
+
+
+def test_several_graphs_and_no_model_onnx_are_ambiguous(tmp_path: Path) -> None:
+    (tmp_path / "a.onnx").touch()
+    (tmp_path / "b.onnx").touch()
+    assert tasks.find_onnx_file(tmp_path) is None
+    assert tasks.has_onnx_files(tmp_path)
+
+
+def test_config_must_be_a_json_object(tmp_path: Path) -> None:
+    assert tasks.read_config(tmp_path) == {}
+    (tmp_path / "config.json").write_text("[1, 2]")
+    with pytest.raises(UnsupportedModel, match="not a JSON object"):
+        tasks.read_config(tmp_path)
+    (tmp_path / "config.json").write_text("{broken")
+    with pytest.raises(UnsupportedModel, match="cannot read"):
+        tasks.read_config(tmp_path)
+
+
+def test_a_sentence_transformers_folder(minilm_path: Path) -> None:
+    assert tasks.detect(local_model(minilm_path), make_spec()) == (
+        RuntimeName.SENTENCE_TRANSFORMERS,
+        Task.FEATURE_EXTRACTION,
+    )
+
+
+def test_a_transformers_folder_gets_its_task_from_its_config(tmp_path: Path) -> None:
+    folder = write_transformers_folder(tmp_path / "m", "BertForTokenClassification")
+    assert tasks.detect(local_model(folder), make_spec()) == (
+        RuntimeName.TRANSFORMERS,
+        Task.TOKEN_CLASSIFICATION,
+    )
+
+
+def test_a_task_the_runtime_does_not_serve_is_refused_with_what_would(tmp_path: Path) -> None:
+    (tmp_path / "model.onnx").touch()
+    (tmp_path / "config.json").write_text(json.dumps({"architectures": ["GPT2LMHeadModel"]}))
+    with pytest.raises(
+        UnsupportedModel, match=r"the onnx runtime cannot serve text-generation; .*: transformers"
+    ):
+        tasks.detect(local_model(tmp_path / "model.onnx"), make_spec())
+
+
+def test_a_predictor_keeps_the_spec_task() -> None:
+    model = predictor_model("examples.predictors:WordCounter")
+    assert tasks.detect(model, make_spec(task="fill-mask")) == (RuntimeName.PYTHON, Task.FILL_MASK)
+
+
+def test_detection_imports_no_runtime_and_no_ml_library(tmp_path: Path) -> None:
+    # The control plane previews a model's runtime and task with this; it must stay a files-only read.
+    folder = write_transformers_folder(tmp_path / "m", "BertForSequenceClassification")
+    code = (
+        "import sys; from pathlib import Path; from berth.sources import tasks; "
+        "from berth.sources.types import LocalModel, ResolvedSource, SourceKind; "
+        "from berth.spec import DeploymentSpec; "
+        f"path = Path({str(folder)!r}); "
+        "model = LocalModel(ResolvedSource(SourceKind.LOCAL, str(path), path=path), path); "
+        "spec = DeploymentSpec.model_validate({'name': 'm', 'model': {'source': str(path)}}); "
+        "print(tasks.detect(model, spec)[1]); "
+        "heavy = ('torch', 'transformers', 'onnxruntime', 'sentence_transformers', 'berth.runtimes'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split("\n")[:2] == ["text-classification", "[]"]
