@@ -7,6 +7,7 @@ import type {
   EventRecord,
   Preflight,
   PredictAnswer,
+  SourceDescription,
   SystemInfo,
 } from "./types";
 
@@ -62,6 +63,8 @@ export const api = {
   system: () => json<SystemInfo>("system"),
   models: () => json<CachedModel[]>("models"),
   preflight: (spec: unknown) => json<Preflight>("preflight", post(spec)),
+  describeSource: (source: string) =>
+    json<SourceDescription>(`sources/describe?source=${encodeURIComponent(source)}`),
   deploy: (spec: unknown) => json<Deployment>("deploy", post(spec)),
   deployments: () => json<Deployment[]>("deployments"),
   deployment: (name: string) => json<Deployment>(`deployments/${encodeURIComponent(name)}`),

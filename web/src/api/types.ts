@@ -1,145 +1,30 @@
-// The control plane's shapes (src/berth/control/schemas.py and berth.system.SystemInfo), as JSON.
+// The control plane's API shapes under the names the UI uses. They are aliases of ./schema.d.ts, which
+// openapi-typescript generates from web/openapi.json (the control plane's OpenAPI document, written by
+// `python -m berth.control.openapi`); `make ui` regenerates both, and a test fails when either drifts.
+// Never edit a shape here: change the pydantic model, then run `make ui`.
+import type { components } from "./schema";
 
-export type DeploymentState = "deploying" | "ready" | "unhealthy" | "restarting" | "stopped" | "failed";
+type Schemas = components["schemas"];
 
-export type Stage =
-  | "initializing"
-  | "validating"
-  | "downloading"
-  | "loading"
-  | "creating"
-  | "starting"
-  | "completed"
-  | "failed";
+export type DeploymentState = Schemas["DeploymentState"];
+export type Stage = Schemas["Stage"];
+export type SourceKind = Schemas["SourceKind"];
 
-export interface Replica {
-  index: number;
-  pid: number | null;
-  port: number | null;
-  state: DeploymentState;
-  restarts: number;
-  started_at: string | null;
-}
-
-export interface Deployment {
-  name: string;
-  state: DeploymentState;
-  desired_state: "running" | "stopped";
-  spec: Record<string, unknown>;
-  endpoint: string | null;
-  model_revision: string | null;
-  replicas: Replica[];
-  restarts: number;
-  last_error: string | null;
-  last_error_code: string | null;
-  created_at: string;
-  updated_at: string;
-  usage: Record<string, string> | null;
-}
-
-export interface EventRecord {
-  id: number;
-  deployment: string;
-  stage: Stage;
-  progress: number | null;
-  message: string;
-  ts: number;
-  bytes_done: number | null;
-  bytes_total: number | null;
-}
-
-export interface EventMessage extends EventRecord {
-  type: "event";
-}
-
-export interface StateMessage {
-  type: "state";
-  deployment: string;
-  state: DeploymentState;
-  last_error: string | null;
-  code: string | null;
-  ts: number;
-}
-
+export type Replica = Schemas["ReplicaPublic"];
+export type Deployment = Schemas["DeploymentPublic"];
+export type EventRecord = Schemas["EventRecord"];
+export type EventMessage = Schemas["EventMessage"];
+export type StateMessage = Schemas["StateMessage"];
 export type ProgressMessage = EventMessage | StateMessage;
+export type Preflight = Schemas["PreflightPublic"];
+export type SourceDescription = Schemas["SourceDescription"];
+export type CachedModel = Schemas["CachedModel"];
+export type StatsPoint = Schemas["StatsPoint"];
+export type DeploymentStats = Schemas["DeploymentStats"];
+export type SystemInfo = Schemas["SystemInfo"];
 
-export interface Preflight {
-  source_kind: string;
-  parameters: number | null;
-  download_bytes: number | null;
-  memory_bytes: Record<string, number>;
-  dtype: string;
-  device: string;
-  fits: boolean;
-  reasons: string[];
-  basis: string;
-  cached: boolean;
-  // Not in the API yet: shown when a later control plane reports what it detected.
-  task?: string;
-  runtime?: string;
-}
-
-export interface CachedModel {
-  id: string;
-  revisions: string[];
-  size_bytes: number;
-  last_modified: string | null;
-  path: string;
-  used_by: string[];
-}
-
-export interface StatsPoint {
-  ts: number;
-  requests_per_s: number;
-  errors_per_s: number;
-  p50_ms: number | null;
-  p95_ms: number | null;
-  batch_size: number | null;
-}
-
-export interface DeploymentStats {
-  name: string;
-  interval_s: number;
-  requests_total: number;
-  uptime_s: number | null;
-  points: StatsPoint[];
-}
-
-export interface SystemInfo {
-  hostname: string;
-  platform: string;
-  python_version: string;
-  berth_version: string;
-  cpu: {
-    logical_cores: number;
-    physical_cores: number | null;
-    percent: number | null;
-    load_average: [number, number, number];
-  };
-  memory: { total: number; available: number; used: number; percent: number };
-  disks: { name: string; path: string; total: number; free: number }[];
-  gpus: {
-    index: number;
-    name: string;
-    memory_total: number;
-    memory_used: number;
-    utilization: number | null;
-    driver_version: string;
-    cuda_version: string | null;
-  }[];
-  runtimes: { runtime: string; available: boolean; missing: string[]; hint: string | null }[];
-  packages: { name: string; version: string | null }[];
-  processes: {
-    deployment: string;
-    index: number;
-    port: number | null;
-    pid: number;
-    alive: boolean;
-    cpu_percent: number | null;
-    rss_bytes: number | null;
-  }[];
-}
-
+// NOTE: not in the OpenAPI document: `POST /api/v1/deployments/{name}/inference` passes the worker's
+// own answer through untouched, and its shape depends on the deployment's protocol (docs/protocols.md).
 export interface PredictAnswer {
   status?: string;
   result?: unknown;

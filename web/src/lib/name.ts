@@ -1,4 +1,5 @@
-// Deployment names are DNS-1123 labels (DESIGN.md): the same rule the API enforces with a 422.
+// Deployment names are DNS-1123 labels: the same rule the API enforces with a 422. The name a source
+// gets by default comes from the API (preflight's `default_name`), never from a copy of the rule here.
 
 export const NAME_PATTERN = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 export const NAME_RULE =
@@ -13,24 +14,4 @@ export function nameProblem(name: string): string | null {
   if (bad.length > 0) return `Not allowed: ${bad.map((c) => (c === " " ? "space" : `'${c}'`)).join(", ")}.`;
   if (name.startsWith("-") || name.endsWith("-")) return "Start and end with a letter or digit, not '-'.";
   return NAME_PATTERN.test(name) ? null : "Not a valid name.";
-}
-
-/** A valid name suggested from a model source: `sentence-transformers/all-MiniLM-L6-v2` → `all-minilm-l6-v2`. */
-export function suggestName(source: string): string {
-  const parts = source
-    .trim()
-    .replace(/[\\/]+$/, "")
-    .split(/[\\/]/)
-    .filter((part) => part && part !== "." && part !== "..");
-  // a package's model folder is often just "model": the folder above names it better
-  let last = parts.at(-1) ?? "";
-  if (/^(model|models|onnx)$/i.test(last) && parts.length > 1) last = parts.at(-2) ?? last;
-  last = last.replace(/\.(onnx|safetensors)$/i, "").replace(/:.*/, "");
-  const name = last
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-+|-+$/g, "")
-    .slice(0, 63)
-    .replace(/-+$/, "");
-  return name || "model";
 }

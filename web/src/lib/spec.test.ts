@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_FORM, buildSpec, formProblems, looksLikeHubId, specToYaml, yamlToSpec } from "./spec";
+import { DEFAULT_FORM, buildSpec, formProblems, specToYaml, yamlToSpec } from "./spec";
 
 const form = { ...DEFAULT_FORM, source: "sentence-transformers/all-MiniLM-L6-v2", name: "minilm" };
 
 describe("buildSpec", () => {
-  it("maps the wizard's answers onto DESIGN.md's spec", () => {
+  it("maps the wizard's answers onto the deployment spec", () => {
     expect(buildSpec(form)).toEqual({
       name: "minilm",
       model: { source: "sentence-transformers/all-MiniLM-L6-v2" },
@@ -21,20 +21,16 @@ describe("buildSpec", () => {
     });
   });
 
-  it("keeps a hub revision, drops it for local paths, and parses the port", () => {
-    expect(buildSpec({ ...form, revision: "v1.0" }).model).toEqual({ source: form.source, revision: "v1.0" });
-    expect(buildSpec({ ...form, source: " ./models/x ", revision: "v1.0" }).model).toEqual({ source: "./models/x" });
+  it("keeps a revision unless the API says the source is not a hub id, and parses the port", () => {
+    const pinned = { ...form, revision: "v1.0" };
+    expect(buildSpec(pinned, "minilm", "hub").model).toEqual({ source: form.source, revision: "v1.0" });
+    expect(buildSpec(pinned).model).toEqual({ source: form.source, revision: "v1.0" }); // kind not known yet
+    for (const kind of ["local", "onnx", "python"] as const) {
+      expect(buildSpec({ ...pinned, source: " ./models/x " }, "x", kind).model).toEqual({ source: "./models/x" });
+    }
+    expect(buildSpec({ ...form, revision: "main" }, "minilm", "hub").model).toEqual({ source: form.source });
     expect(buildSpec({ ...form, port: "8150" }).port).toBe(8150);
     expect(buildSpec({ ...form, port: "" }).port).toBeNull();
-  });
-
-  it("tells hub ids from paths", () => {
-    expect(looksLikeHubId("gpt2")).toBe(true);
-    expect(looksLikeHubId("org/model-v1.5")).toBe(true);
-    expect(looksLikeHubId("/abs/model")).toBe(false);
-    expect(looksLikeHubId("./m")).toBe(false);
-    expect(looksLikeHubId("/abs/model.onnx")).toBe(false);
-    expect(looksLikeHubId("pkg.mod:Predictor")).toBe(false);
   });
 });
 

@@ -1,4 +1,4 @@
-// The wizard's answers as a DeploymentSpec (DESIGN.md), and that spec as YAML for the summary.
+// The wizard's answers as a DeploymentSpec, and that spec as YAML for the summary.
 import { parse, stringify } from "yaml";
 
 export type Device = "auto" | "cpu" | "cuda" | `cuda:${number}`;
@@ -57,20 +57,22 @@ export interface DeploymentSpec {
   allow_pickle: boolean;
 }
 
-/** A hub id looks like `org/name` or `name`; folders, files and `module:Class` predictors do not. */
-export function looksLikeHubId(source: string): boolean {
-  const s = source.trim();
-  return /^[A-Za-z0-9][\w.-]*(\/[\w.-]+)?$/.test(s) && !/\.(onnx|safetensors|bin)$/i.test(s);
-}
+/** The kind of a source as the API describes it (`GET /api/v1/sources/describe`); null when not known. */
+export type SourceKind = "hub" | "local" | "onnx" | "python" | null;
 
-export function buildSpec(form: WizardForm, name: string = form.name): DeploymentSpec {
+/**
+ * The spec the form describes. The revision is kept unless the API said the source is not a hub id:
+ * it only means something for hub models (the control plane ignores it for others), and "main" is the
+ * default and needs no mention.
+ */
+export function buildSpec(form: WizardForm, name: string = form.name, kind: SourceKind = null): DeploymentSpec {
   const source = form.source.trim();
   const revision = form.revision.trim();
   const port = form.port.trim() === "" ? null : Number(form.port);
+  const keepRevision = (kind === null || kind === "hub") && revision && revision !== "main";
   return {
     name,
-    // revision only means something for hub models; "main" is the default and needs no mention
-    model: looksLikeHubId(source) && revision && revision !== "main" ? { source, revision } : { source },
+    model: keepRevision ? { source, revision } : { source },
     task: form.task,
     runtime: form.runtime,
     device: form.device,

@@ -1,9 +1,8 @@
 import { useEffect, useState } from "react";
 import { api } from "../../api/client";
-import type { CachedModel, Preflight } from "../../api/types";
+import type { CachedModel, Preflight, SourceDescription } from "../../api/types";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { formatBytes } from "../../lib/format";
-import { looksLikeHubId } from "../../lib/spec";
 import { Field } from "./Field";
 import { PreflightResult } from "./PreflightResult";
 import type { StepProps } from "./steps";
@@ -12,12 +11,13 @@ const TASKS = ["auto", "feature-extraction", "text-classification", "token-class
 
 type Props = StepProps<{
   preflight: Preflight | null;
+  described: SourceDescription | null; // the API's kind for the current source, once it has answered
   checking: boolean;
   problem: unknown;
   onCheck: () => void;
 }>;
 
-export function ModelSelection({ form, update, preflight, checking, problem, onCheck }: Props) {
+export function ModelSelection({ form, update, preflight, described, checking, problem, onCheck }: Props) {
   const [models, setModels] = useState<CachedModel[] | null>(null);
   const [modelsError, setModelsError] = useState<unknown>(null);
   useEffect(() => {
@@ -66,7 +66,7 @@ export function ModelSelection({ form, update, preflight, checking, problem, onC
           />
         )}
       </Field>
-      {looksLikeHubId(form.source) && (
+      {described?.kind === "hub" && (
         <Field id="model-revision" label="Revision" hint="A branch, tag or commit of the hub repository.">
           {(describedBy) => (
             <input

@@ -2,7 +2,8 @@ import { type FormEvent, useCallback, useEffect, useRef, useState } from "react"
 import { api } from "../../api/client";
 import type { Preflight, SystemInfo } from "../../api/types";
 import { navigate } from "../../hooks/useRoute";
-import { nameProblem, suggestName } from "../../lib/name";
+import { useSourceDescription } from "../../hooks/useSourceDescription";
+import { nameProblem } from "../../lib/name";
 import { type WizardForm, buildSpec, formProblems } from "../../lib/spec";
 import { DependencyManager } from "./DependencyManager";
 import { DeploymentConfig } from "./DeploymentConfig";
@@ -37,6 +38,8 @@ export function Wizard() {
   const heading = useRef<HTMLHeadingElement>(null);
   const latest = useRef(0);
   const firstRender = useRef(true);
+  const described = useSourceDescription(form.source);
+  const kind = described?.kind ?? null;
 
   useEffect(() => saveDraft(draft), [draft]);
   useEffect(() => {
@@ -66,7 +69,7 @@ export function Wizard() {
     setChecking(true);
     let outcome: Check;
     try {
-      outcome = { key, result: await api.preflight(buildSpec(form, name)), problem: null };
+      outcome = { key, result: await api.preflight(buildSpec(form, name, kind)), problem: null };
     } catch (problem) {
       outcome = { key, result: null, problem };
     }
@@ -75,7 +78,7 @@ export function Wizard() {
       setChecking(false);
     }
     return outcome;
-  }, [form, key]);
+  }, [form, key, kind]);
 
   // The hardware step re-asks whenever device, dtype or limits change.
   useEffect(() => {
@@ -94,7 +97,8 @@ export function Wizard() {
         document.getElementById("model-source")?.focus();
         return;
       }
-      if (!form.name) update({ name: suggestName(form.source) });
+      // NOTE: the API names the source (berth.sourcekind's rule), so the CLI and the UI agree.
+      if (!form.name && outcome.result) update({ name: outcome.result.default_name });
     }
     if (step === 3) {
       const problems = formProblems(form);
@@ -113,7 +117,7 @@ export function Wizard() {
     setDeploying(true);
     setDeployProblem(null);
     try {
-      const deployment = await api.deploy(buildSpec(form));
+      const deployment = await api.deploy(buildSpec(form, form.name, kind));
       navigate({ page: "progress", name: deployment.name });
     } catch (problem) {
       setDeployProblem(problem);
@@ -153,6 +157,7 @@ export function Wizard() {
             form={form}
             update={update}
             preflight={current?.result ?? null}
+            described={described}
             checking={checking}
             problem={current?.problem ?? null}
             onCheck={() => void runPreflight()}
@@ -163,7 +168,7 @@ export function Wizard() {
         )}
         {step === 2 && <DependencyManager form={form} update={update} system={system} />}
         {step === 3 && <DeploymentConfig form={form} update={update} showProblems={showProblems} />}
-        {step === 4 && <DeploymentSummary spec={buildSpec(form)} deploying={deploying} problem={deployProblem} onEditName={() => goTo(3)} />}
+        {step === 4 && <DeploymentSummary spec={buildSpec(form, form.name, kind)} deploying={deploying} problem={deployProblem} onEditName={() => goTo(3)} />}
         <div className="wizard-nav">
           <button type="button" className="secondary" onClick={() => goTo(step - 1)} disabled={step === 0}>
             Back
