@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import struct
 import time
 from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from berth.runtimes import TensorSpec
 
 
 class SlowEcho:
@@ -30,3 +37,95 @@ class BrokenAtLoad:
 
     def predict(self, batch: list[Any]) -> list[Any]:
         return batch
+
+
+class RowStats:
+    """FP32 rows of four in; each row's sum and the row scaled by `scale` (a request parameter) out."""
+
+    inputs = [TensorSpec("features", "FP32", (-1, 4))]
+    outputs = [TensorSpec("sum", "FP32", (-1,)), TensorSpec("scaled", "FP32", (-1, 4))]
+
+    def predict(self, batch: list[np.ndarray], params: dict[str, Any]) -> list[dict[str, Any]]:
+        if set(params) - {"scale"}:
+            raise ValueError(f"RowStats takes only the parameter 'scale', got {sorted(params)}")
+        scale = float(params.get("scale", 2.0))
+        return [{"sum": row.sum(dtype=np.float32), "scaled": row * np.float32(scale)} for row in batch]
+
+
+class PairJoiner:
+    """Two named BYTES inputs per item: joins `left` and `right` with a space."""
+
+    inputs = [TensorSpec("left", "BYTES", (-1,)), TensorSpec("right", "BYTES", (-1,))]
+    outputs = [TensorSpec("joined", "BYTES", (-1,))]
+
+    def predict(self, batch: list[dict[str, str]]) -> list[str]:
+        return [f"{item['left']} {item['right']}" for item in batch]
+
+
+class GlbMaker:
+    """An image in, a GLB-like binary file out (`model/gltf-binary`), as an image-to-3D model answers.
+
+    The file is GLB's 12-byte header (magic `glTF`, version 2, total length) and one JSON chunk naming
+    the image's size and mode, so a test can check both the framing and that the image arrived whole.
+    """
+
+    inputs = [TensorSpec("image", "BYTES", (-1,), content="image")]
+    outputs = [TensorSpec("mesh", "BYTES", (-1,), content="file", media_type="model/gltf-binary")]
+
+    def predict(self, batch: list[Image.Image]) -> list[bytes]:
+        return [glb({"size": list(image.size), "mode": image.mode}) for image in batch]
+
+
+def glb(document: dict[str, Any]) -> bytes:
+    """A minimal GLB 2.0 file: header and one JSON chunk (padded with spaces to 4 bytes)."""
+    chunk = json.dumps(document).encode()
+    chunk += b" " * (-len(chunk) % 4)
+    total = 12 + 8 + len(chunk)
+    return b"glTF" + struct.pack("<II", 2, total) + struct.pack("<I", len(chunk)) + b"JSON" + chunk
+
+
+class ImageInfo:
+    """Reports the size, mode and top-left pixel of the image it got (converted to RGB)."""
+
+    inputs = [TensorSpec("image", "BYTES", (-1,), content="image")]
+
+    def predict(self, batch: list[Image.Image]) -> list[dict[str, Any]]:
+        return [{"size": list(i.size), "mode": i.mode, "top_left": _pixel(i)} for i in batch]
+
+
+def _pixel(image: Image.Image) -> Any:
+    pixel: Any = image.getpixel((0, 0))
+    return list(pixel)
+
+
+class ImageModes(ImageInfo):
+    """ImageInfo, but the image keeps the mode it was decoded in (`image_mode=None`)."""
+
+    inputs = [TensorSpec("image", "BYTES", (-1,), content="image", image_mode=None)]
+
+    def predict(self, batch: list[Image.Image]) -> list[dict[str, Any]]:
+        return [{"size": list(image.size), "mode": image.mode} for image in batch]
+
+
+class FileEcho:
+    """Returns each file it is sent, unchanged, as `application/octet-stream`."""
+
+    inputs = [TensorSpec("file", "BYTES", (-1,), content="file")]
+    outputs = [TensorSpec("file", "BYTES", (-1,), content="file", media_type="application/octet-stream")]
+
+    def predict(self, batch: list[bytes]) -> list[bytes]:
+        return batch
+
+
+class Swatch:
+    """A colour name in, a 3x2 PIL image of that colour out (PNG, since it declares no media type)."""
+
+    def predict(self, batch: list[str]) -> list[Image.Image]:
+        return [Image.new("RGB", (3, 2), color) for color in batch]
+
+
+class ShowParams:
+    """Answers, for each input, its Python type's name and the request parameters it came with."""
+
+    def predict(self, batch: list[Any], params: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{"type": type(item).__name__, "params": params} for item in batch]

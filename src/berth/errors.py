@@ -43,6 +43,14 @@ class InvalidInput(BerthError):
     exit_code = 2
 
 
+class MalformedRequest(BerthError):
+    """A request body cannot be split into its parts: a V2 binary body whose lengths do not add up."""
+
+    status_code = 400
+    code = "bad_request"
+    exit_code = 2
+
+
 class Unauthorized(BerthError):
     status_code = 401
     code = "unauthorized"
@@ -98,6 +106,22 @@ class ModelTooLarge(BerthError):
 class PayloadTooLarge(BerthError):
     status_code = 413
     code = "payload_too_large"
+    exit_code = 2
+
+
+class NotAcceptable(BerthError):
+    """The client's `Accept` names no media type this model's answer can be sent as."""
+
+    status_code = 406
+    code = "not_acceptable"
+    exit_code = 2
+
+
+class UnsupportedMediaType(BerthError):
+    """A request body's `Content-Type` is none the route reads."""
+
+    status_code = 415
+    code = "unsupported_media_type"
     exit_code = 2
 
 

@@ -81,6 +81,8 @@ class Limits(_Strict):
     max_memory_gb: Annotated[float, Field(gt=0)] = 16
     request_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 30
     max_request_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
+    # NOTE: checked from the image's header before Pillow decodes it: 40 M pixels is ~120 MB as RGB.
+    max_image_pixels: Annotated[int, Field(ge=1)] = 40_000_000
     max_queue: Annotated[int, Field(ge=1)] = 1024
 
 

@@ -19,13 +19,67 @@ from berth.spec import DeploymentSpec, Task
 Params = dict[str, Any]  # per-request options, e.g. generation's max_new_tokens; empty for most tasks
 
 
+# The Open Inference Protocol's datatypes and the numpy dtype each travels as (BYTES: Python objects).
+V2_DATATYPES: dict[str, str] = {
+    "BOOL": "bool",
+    "UINT8": "uint8",
+    "UINT16": "uint16",
+    "UINT32": "uint32",
+    "UINT64": "uint64",
+    "INT8": "int8",
+    "INT16": "int16",
+    "INT32": "int32",
+    "INT64": "int64",
+    "FP16": "float16",
+    "FP32": "float32",
+    "FP64": "float64",
+    "BYTES": "object",
+}
+
+
 @dataclass(frozen=True)
 class TensorSpec:
-    """One input or output as the Open Inference Protocol describes it."""
+    """One input or output as the Open Inference Protocol describes it.
+
+    The first dimension is the batch: a request's `[N, ...]` tensor is N inputs of shape `[...]`.
+
+    >>> TensorSpec("features", "FP32", (-1, 4))   # rows of four floats
+    """
 
     name: str
-    datatype: str  # V2 datatypes: BYTES, FP32, INT64, ...
-    shape: tuple[int, ...]  # -1 for a variable dimension, the batch dimension included
+    datatype: str  # a key of V2_DATATYPES: BYTES, FP32, INT64, ...
+    shape: tuple[int, ...]  # the batch dimension first (-1), then -1 for any other variable dimension
+    content: str | None = None  # BYTES only, a key of CONTENT_KINDS; None is text
+    media_type: str | None = None  # a "file" or "image" output's type, e.g. "model/gltf-binary"
+    image_mode: str | None = "RGB"  # an "image" input is converted to this Pillow mode; None keeps the file's
+
+
+# What a BYTES tensor carries, beyond its datatype.
+CONTENT_KINDS: dict[str, str] = {
+    "text": "UTF-8 text (the default)",
+    "image": "an encoded image; an input reaches the model as a decoded PIL.Image.Image",
+    "file": "opaque bytes, e.g. a mesh; an input reaches the model as bytes",
+}
+
+
+class Blob:
+    """A binary output: its bytes and their media type. The protocols send it as base64 in JSON, or as
+    the raw bytes when the client asks for that media type.
+
+    NOTE: a plain class, not a dataclass: orjson would serialise a dataclass field by field (and fail
+    on the bytes); as an unknown type it reaches the protocols' one `default` hook instead.
+
+    >>> Blob(b"glTF...", "model/gltf-binary")
+    """
+
+    __slots__ = ("data", "media_type")
+
+    def __init__(self, data: bytes, media_type: str) -> None:
+        self.data = data
+        self.media_type = media_type
+
+    def __repr__(self) -> str:
+        return f"Blob({len(self.data)} bytes, {self.media_type!r})"
 
 
 @dataclass(frozen=True)
@@ -61,7 +115,7 @@ class Runtime(ABC):
 
     @abstractmethod
     def predict(self, inputs: list[Any], params: Params) -> list[Any]:
-        """One output per input: numpy arrays, dicts, lists or strings (JSON-serialisable via orjson)."""
+        """One output per input: numpy arrays, dicts, lists, strings or `Blob`s (bytes with a media type)."""
 
     @abstractmethod
     def signature(self) -> Signature:

@@ -5,14 +5,31 @@ output per input, in order), or `predict(batch, params)` to receive request para
 `setup()` once at load, `teardown()` at close, and `validate(item)` to check or normalise one input.
 The current directory is importable, as uvicorn makes it for `module:app`.
 
+A predictor may declare its V2 signature as class attributes `inputs` and `outputs`, lists of
+`berth.runtimes.TensorSpec` (or dicts with `name`, `datatype`, `shape`), the batch dimension first as
+-1. Without them it takes one `BYTES` input named `input` (a string per item) and returns `output`.
+With one declared input each item is a row of it (a numpy array for numeric datatypes); with several,
+a dict of rows keyed by input name. Returning a dict per item answers one V2 output per key.
+
+A `BYTES` tensor may say what it carries (`content`): `"image"` inputs arrive as decoded
+`PIL.Image.Image`s (in `image_mode`, RGB by default), `"file"` inputs as `bytes`. An output may be
+`bytes` or a PIL image (its `media_type` declared on the output, e.g. `"model/gltf-binary"`): the
+worker answers it as base64 in JSON, or raw when the client's `Accept` asks for that type.
+
 >>> # examples/predictors.py
 >>> class WordCounter:
 ...     def predict(self, batch: list[str]) -> list[dict[str, int]]:
 ...         return [{"words": len(text.split())} for text in batch]
+>>> class RowSums:
+...     inputs = [TensorSpec("features", "FP32", (-1, 4))]
+...     outputs = [TensorSpec("sum", "FP32", (-1,))]
+...     def predict(self, batch: list[np.ndarray]) -> list[dict[str, float]]:
+...         return [{"sum": float(row.sum())} for row in batch]
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 import os
@@ -20,8 +37,12 @@ import sys
 from typing import Any
 
 from berth.errors import BerthError, InvalidInput, ModelError, ModelNotFound, UnsupportedModel
-from berth.runtimes.base import Params, Runtime, Signature, TensorSpec
+from berth.runtimes.base import CONTENT_KINDS, V2_DATATYPES, Params, Runtime, Signature, TensorSpec
+from berth.runtimes.blobs import as_blobs
 from berth.runtimes.device import free_device_memory
+
+_DEFAULT_INPUTS = (TensorSpec("input", "BYTES", (-1,)),)
+_DEFAULT_OUTPUTS = (TensorSpec("output", "BYTES", (-1,)),)
 
 
 class PythonRuntime(Runtime):
@@ -31,6 +52,7 @@ class PythonRuntime(Runtime):
 
     _predictor: Any = None
     _takes_params = False
+    _signature = Signature(inputs=_DEFAULT_INPUTS, outputs=_DEFAULT_OUTPUTS)  # until a predictor declares one
 
     def load(self) -> None:
         target = self.model.source.target or self.model.source.reference
@@ -48,6 +70,10 @@ class PythonRuntime(Runtime):
         if not callable(predict):
             raise UnsupportedModel(f"predictor {target!r} has no predict(batch) method")
         self._takes_params = _positional_count(predict) >= 2
+        self._signature = Signature(
+            inputs=declared_tensors(cls, "inputs", target) or _DEFAULT_INPUTS,
+            outputs=declared_tensors(cls, "outputs", target) or _DEFAULT_OUTPUTS,
+        )
         self._predictor = predictor
         self._target = target
 
@@ -69,12 +95,10 @@ class PythonRuntime(Runtime):
                 f"predictor {self._target!r} must return a list with one output per input; "
                 f"it got {len(inputs)} inputs and returned {got}"
             )
-        return outputs
+        return as_blobs(outputs, self._signature.outputs)
 
     def signature(self) -> Signature:
-        return Signature(
-            inputs=(TensorSpec("input", "BYTES", (-1,)),), outputs=(TensorSpec("output", "BYTES", (-1,)),)
-        )
+        return self._signature
 
     def close(self) -> None:
         predictor, self._predictor = self._predictor, None
@@ -104,6 +128,58 @@ def import_predictor(target: str) -> type[Any]:
     if not isinstance(cls, type):
         raise ModelNotFound(f"cannot import {target!r}: module {module_name!r} has no class {class_name!r}")
     return cls
+
+
+def declared_tensors(cls: type[Any], attribute: str, target: str) -> tuple[TensorSpec, ...]:
+    """A predictor's `inputs` or `outputs` declaration as TensorSpecs (empty when it declares none)."""
+    declared = getattr(cls, attribute, None)
+    if declared is None:
+        return ()
+    if not isinstance(declared, list | tuple) or not declared:
+        raise UnsupportedModel(f"predictor {target!r}: {attribute} must be a non-empty list of TensorSpec")
+    tensors = []
+    for index, item in enumerate(declared):
+        where = f"predictor {target!r}: {attribute}[{index}]"
+        if isinstance(item, dict):
+            try:
+                item = TensorSpec(
+                    str(item["name"]),
+                    str(item["datatype"]),
+                    tuple(item["shape"]),
+                    **{key: item[key] for key in ("content", "media_type", "image_mode") if key in item},
+                )
+            except (KeyError, TypeError) as exc:
+                raise UnsupportedModel(f"{where} needs name, datatype and shape ({exc})") from None
+        if not isinstance(item, TensorSpec):
+            raise UnsupportedModel(f"{where} must be a TensorSpec, got {type(item).__name__}")
+        if item.datatype not in V2_DATATYPES:
+            known = ", ".join(V2_DATATYPES)
+            raise UnsupportedModel(f"{where}: unknown datatype {item.datatype!r}; use one of {known}")
+        shape = tuple(item.shape)
+        if not shape or shape[0] != -1 or not all(isinstance(d, int) and d >= -1 for d in shape):
+            raise UnsupportedModel(f"{where}: shape {list(shape)} must start with the batch dimension, -1")
+        _check_content(item, where)
+        tensors.append(dataclasses.replace(item, shape=shape))
+    names = [tensor.name for tensor in tensors]
+    if len(set(names)) != len(names):
+        raise UnsupportedModel(f"predictor {target!r}: {attribute} names a tensor twice: {names}")
+    return tuple(tensors)
+
+
+def _check_content(tensor: TensorSpec, where: str) -> None:
+    if tensor.content is None:
+        if tensor.media_type is not None:
+            raise UnsupportedModel(f"{where}: a media_type needs content 'file' or 'image'")
+        return
+    if tensor.content not in CONTENT_KINDS:
+        known = ", ".join(CONTENT_KINDS)
+        raise UnsupportedModel(f"{where}: unknown content {tensor.content!r}; use one of {known}")
+    if tensor.datatype != "BYTES":
+        raise UnsupportedModel(f"{where}: content {tensor.content!r} needs BYTES, not {tensor.datatype}")
+    if tensor.media_type is not None and (tensor.content == "text" or "/" not in tensor.media_type):
+        raise UnsupportedModel(
+            f"{where}: media_type {tensor.media_type!r} must be 'type/subtype' on a 'file' or 'image' tensor"
+        )
 
 
 def _positional_count(function: Any) -> int:

@@ -5,7 +5,8 @@ from typing import Any
 import pytest
 
 from berth.errors import InvalidInput, ModelError, ModelNotFound, UnsupportedModel
-from berth.runtimes import PythonRuntime, Runtime, build_runtime
+from berth.runtimes import PythonRuntime, Runtime, TensorSpec, build_runtime
+from berth.runtimes.base import Blob
 from tests.tiny_models import make_spec, predictor_model
 
 HERE = __name__  # predictors below are imported by their "module:Class" path, as a user's would be
@@ -109,3 +110,106 @@ def test_close_calls_teardown_and_unloads() -> None:
     assert TornDown.closed
     with pytest.raises(UnsupportedModel, match="not loaded"):
         runtime.predict(["a"], {})
+
+
+class DeclaresDicts:
+    inputs = [{"name": "pixels", "datatype": "UINT8", "shape": [-1, 2, 2]}]
+    outputs = [TensorSpec("mean", "FP64", (-1,))]
+
+    def predict(self, batch: list[Any]) -> list[Any]:
+        return [float(item.mean()) for item in batch]
+
+
+class BadDatatype:
+    inputs = [TensorSpec("x", "FLOAT", (-1,))]
+
+    def predict(self, batch: list[Any]) -> list[Any]:
+        return batch
+
+
+class NoBatchDimension:
+    outputs = [TensorSpec("y", "FP32", (4,))]
+
+    def predict(self, batch: list[Any]) -> list[Any]:
+        return batch
+
+
+class TwiceNamed:
+    inputs = [TensorSpec("x", "FP32", (-1,)), TensorSpec("x", "INT64", (-1,))]
+
+    def predict(self, batch: list[Any]) -> list[Any]:
+        return batch
+
+
+class ContentOnNumbers:
+    inputs = [TensorSpec("x", "FP32", (-1,), content="image")]
+
+    def predict(self, batch: list[Any]) -> list[Any]:
+        return batch
+
+
+class UnknownContent:
+    inputs = [TensorSpec("x", "BYTES", (-1,), content="video")]
+
+    def predict(self, batch: list[Any]) -> list[Any]:
+        return batch
+
+
+class MediaTypeOnText:
+    outputs = [{"name": "y", "datatype": "BYTES", "shape": [-1], "media_type": "image/png"}]
+
+    def predict(self, batch: list[Any]) -> list[Any]:
+        return batch
+
+
+class DeclaresContentAsDicts:
+    inputs = [{"name": "photo", "datatype": "BYTES", "shape": [-1], "content": "image", "image_mode": "L"}]
+    outputs = [
+        {"name": "mesh", "datatype": "BYTES", "shape": [-1], "content": "file", "media_type": "model/obj"}
+    ]
+
+    def predict(self, batch: list[Any]) -> list[Any]:
+        return [b"v 0 0 0\n" for _ in batch]
+
+
+def test_content_kinds_and_media_types_are_kept_and_bytes_come_back_as_blobs() -> None:
+    runtime = serve(f"{HERE}:DeclaresContentAsDicts")
+    assert runtime.signature().inputs == (
+        TensorSpec("photo", "BYTES", (-1,), content="image", image_mode="L"),
+    )
+    [mesh] = runtime.predict(["anything"], {})
+    assert isinstance(mesh, Blob)
+    assert (mesh.data, mesh.media_type) == (b"v 0 0 0\n", "model/obj")
+
+
+def test_an_undeclared_predictor_takes_and_returns_bytes() -> None:
+    signature = serve("examples.predictors:WordCounter").signature()
+    assert signature.inputs == (TensorSpec("input", "BYTES", (-1,)),)
+    assert signature.outputs == (TensorSpec("output", "BYTES", (-1,)),)
+
+
+def test_a_declared_signature_is_served_as_declared() -> None:
+    assert serve("tests.predictors:RowStats").signature().outputs == (
+        TensorSpec("sum", "FP32", (-1,)),
+        TensorSpec("scaled", "FP32", (-1, 4)),
+    )
+    signature = serve(f"{HERE}:DeclaresDicts").signature()
+    assert signature.inputs == (TensorSpec("pixels", "UINT8", (-1, 2, 2)),)
+    assert signature.outputs == (TensorSpec("mean", "FP64", (-1,)),)
+    assert signature.outputs[0].shape == (-1,)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("BadDatatype", r"inputs\[0\]: unknown datatype 'FLOAT'; use one of BOOL, "),
+        ("NoBatchDimension", r"outputs\[0\]: shape \[4\] must start with the batch dimension, -1"),
+        ("TwiceNamed", r"inputs names a tensor twice: \['x', 'x'\]"),
+        ("ContentOnNumbers", r"inputs\[0\]: content 'image' needs BYTES, not FP32"),
+        ("UnknownContent", r"inputs\[0\]: unknown content 'video'; use one of text, image, file"),
+        ("MediaTypeOnText", r"outputs\[0\]: a media_type needs content 'file' or 'image'"),
+    ],
+)
+def test_a_bad_declaration_is_refused_at_load(name: str, message: str) -> None:
+    with pytest.raises(UnsupportedModel, match=message):
+        serve(f"{HERE}:{name}")

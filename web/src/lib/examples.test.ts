@@ -10,6 +10,13 @@ describe("tritonExample", () => {
     expect(code).not.toContain("BERTH_API_KEY");
   });
 
+  it("takes the input's name from the model's metadata and prints every output as an array", () => {
+    const code = tritonExample("minilm", "http://127.0.0.1:8100", false);
+    expect(code).toContain('client.get_model_metadata("minilm")');
+    expect(code).toContain('InferInput(metadata["inputs"][0]["name"], [1], "BYTES")');
+    expect(code).toContain('result.as_numpy(output["name"])');
+  });
+
   it("reads the key from the environment when the API is secured", () => {
     const code = tritonExample("minilm", "http://127.0.0.1:8100", true);
     expect(code.startsWith("import os\n")).toBe(true);

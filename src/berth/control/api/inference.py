@@ -44,6 +44,8 @@ async def proxy(request: Request) -> Response:
         headers["authorization"] = f"Bearer {plane.settings.api_key.get_secret_value()}"
     client: aiohttp.ClientSession = request.app.state.proxy_client
     host = plane.supervisor.connect_host
+    query = request.scope["query_string"]  # e.g. format=raw, passed on as it came
+    path = f"/predict?{query.decode('latin-1')}" if query else "/predict"
     for _ in range(max(1, len(plane.supervisor.ready_ports(name)))):
         port = plane.supervisor.next_port(name)
         if port is None:
@@ -51,7 +53,7 @@ async def proxy(request: Request) -> Response:
         timeout = aiohttp.ClientTimeout(total=spec.limits.request_timeout_s + 5)
         try:
             async with client.post(
-                f"http://{host}:{port}/predict", data=body, headers=headers, timeout=timeout
+                f"http://{host}:{port}{path}", data=body, headers=headers, timeout=timeout
             ) as upstream:
                 content = await upstream.read()
                 return Response(

@@ -1,4 +1,10 @@
-"""`POST /predict`: berth's own shape, `{"text": ...}` or `{"inputs": [...]}`."""
+"""`POST /predict`: berth's own shape, `{"text": ...}`, `{"image": ...}` or `{"inputs": [...]}`, or files.
+
+A JSON body takes the path it always had: pydantic straight from the bytes, no other parsing. Other
+bodies (multipart uploads, a raw image) and inputs the predictor declares as images or files are
+read in `predict_inputs`; whether the answer is JSON or a binary output's raw bytes is decided in
+`predict_outputs`, from `Accept` and `?format=`.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from berth.asgi import read_body
+from berth.errors import InvalidInput
 from berth.worker.http import Endpoint, json_response, parse_body
+from berth.worker.protocols.predict_inputs import JSON_MEDIA_TYPES, BinaryInputs, media_type, read_upload
+from berth.worker.protocols.predict_outputs import negotiate, raw_response
 from berth.worker.service import ModelService
 
 
@@ -18,33 +27,70 @@ class PredictRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str | None = None
+    image: str | None = None  # base64 or a data: URI, for a model that takes an image
     inputs: list[Any] | None = Field(default=None, min_length=1)
     parameters: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_of(self) -> PredictRequest:
-        if (self.text is None) == (self.inputs is None):
-            raise ValueError('send exactly one of "text" (one input) or "inputs" (a list)')
+        if (self.text is not None) + (self.image is not None) + (self.inputs is not None) != 1:
+            raise ValueError('send exactly one of "text" (one input), "image" or "inputs" (a list)')
         return self
 
 
 def predict_endpoint(service: ModelService) -> Endpoint:
+    limits = service.spec.limits
+    binary = BinaryInputs.of(service.runtime.signature(), limits.max_image_pixels)
+
     async def predict(request: Request) -> Response:
         started = time.perf_counter()
-        body = parse_body(await read_body(request, service.spec.limits.max_request_bytes), PredictRequest)
-        items = [body.text] if body.inputs is None else body.inputs
-        if body.inputs is None:
-            checked = service.check_inputs(items, "body.text", indexed=False)
+        raw = await read_body(request, limits.max_request_bytes)
+        wanted = negotiate(request.headers.get("accept"), request.scope["query_string"])
+        content_type = request.headers.get("content-type")
+        fields: list[str] | None = None
+        # NOTE: JSON is told apart with one header lookup: text requests pay nothing for files.
+        if (
+            content_type is None
+            or content_type.startswith("application/json")
+            or (media := media_type(content_type)) in JSON_MEDIA_TYPES
+        ):
+            body = parse_body(raw, PredictRequest)
+            items, field, indexed = _json_inputs(body, binary)
+            params = body.parameters
         else:
-            checked = service.check_inputs(items, "body.inputs")
-        result = await service.predict(checked, body.parameters)
+            upload = await read_upload(request.headers, media, raw)
+            items, fields, params = list(upload.items), upload.fields, upload.parameters
+            field, indexed = ("files", True) if len(items) > 1 or fields[0] != "body" else ("body", False)
+        if binary is not None:
+            if fields is None:
+                fields = [f"{field}[{i}]" for i in range(len(items))] if indexed else [field]
+            items = await binary.decode(items, fields)
+        checked = service.check_inputs(items, field, indexed=indexed)
+        result = await service.predict(checked, params)
+        elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
+        if wanted is not None:
+            headers = {"x-deployment-id": service.name, "x-inference-time-ms": str(elapsed_ms)}
+            response = raw_response(result, wanted, headers)
+            if response is not None:
+                return response
         return json_response(
             {
                 "status": "success",
                 "result": result,
                 "deployment_id": service.name,
-                "inference_time_ms": round((time.perf_counter() - started) * 1000, 3),
+                "inference_time_ms": elapsed_ms,
             }
         )
 
     return predict
+
+
+def _json_inputs(body: PredictRequest, binary: BinaryInputs | None) -> tuple[list[Any], str, bool]:
+    """A JSON body's items, the field they came from, and whether each is named by its index."""
+    if body.inputs is not None:
+        return body.inputs, "body.inputs", True
+    if body.text is not None:
+        return [body.text], "body.text", False
+    if binary is None or not binary.takes_image:
+        raise InvalidInput('body.image: this model takes no image; send "text" or "inputs"')
+    return [body.image], "body.image", False
