@@ -311,3 +311,13 @@ def control_plane(control_plane_factory: Any) -> ControlPlaneProcess:
     """One control plane on a free loopback port with a temporary BERTH_HOME and HF cache."""
     plane: ControlPlaneProcess = control_plane_factory()
     return plane
+
+
+def serve_worker(spec: dict[str, Any], folder: Path) -> Iterator[WorkerProcess]:
+    """A ready worker on `spec` for as long as the caller iterates; stopped afterwards (for fixtures)."""
+    worker = launch_worker(spec, folder)
+    try:
+        worker.wait_ready()
+        yield worker
+    finally:
+        worker.stop()

@@ -21,19 +21,14 @@ import pytest
 from PIL import Image
 
 from tests.images import bomb, dominant, png, rotated_jpeg
-from tests.integration.conftest import ControlPlaneProcess, WorkerProcess, launch_worker
+from tests.integration.conftest import ControlPlaneProcess, WorkerProcess, serve_worker
 
 PAYLOAD = os.urandom(300_000)  # a "file" of random bytes: any re-encoding on the way would show
 
 
 def _start(predictor: str, folder: Path, **fields: Any) -> Iterator[WorkerProcess]:
     spec = {"name": predictor.lower(), "model": {"source": f"tests.predictors:{predictor}"}, **fields}
-    worker = launch_worker(spec, folder)
-    try:
-        worker.wait_ready()
-        yield worker
-    finally:
-        worker.stop()
+    yield from serve_worker(spec, folder)
 
 
 @pytest.fixture(scope="module")

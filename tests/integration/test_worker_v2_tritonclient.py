@@ -14,7 +14,7 @@ import numpy as np
 import orjson
 import pytest
 
-from tests.integration.conftest import REPO, WorkerProcess, launch_worker
+from tests.integration.conftest import REPO, WorkerProcess, serve_worker
 
 httpclient = pytest.importorskip("tritonclient.http")
 triton_utils = pytest.importorskip("tritonclient.utils")
@@ -23,25 +23,16 @@ TEXT = "I love this product!"
 ROWS = np.array([[1.0, 2.0, 3.0, 4.0], [0.25, -1.5, 0.0, 8.0], [9.0, 9.0, -9.0, 0.5]], dtype=np.float32)
 
 
-def _start(spec: dict[str, object], folder: Path) -> Iterator[WorkerProcess]:
-    worker = launch_worker(spec, folder)
-    try:
-        worker.wait_ready()
-        yield worker
-    finally:
-        worker.stop()
-
-
 @pytest.fixture(scope="module")
 def minilm(minilm_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
     spec = {"name": "minilm", "model": {"source": str(minilm_path)}}
-    yield from _start(spec, tmp_path_factory.mktemp("minilm"))
+    yield from serve_worker(spec, tmp_path_factory.mktemp("minilm"))
 
 
 @pytest.fixture(scope="module")
 def rows(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
     spec = {"name": "rows", "model": {"source": "tests.predictors:RowStats"}}
-    yield from _start(spec, tmp_path_factory.mktemp("rows"))
+    yield from serve_worker(spec, tmp_path_factory.mktemp("rows"))
 
 
 def _client(worker: WorkerProcess) -> httpclient.InferenceServerClient:
