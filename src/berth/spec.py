@@ -83,6 +83,8 @@ class Limits(_Strict):
     max_request_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
     # NOTE: checked from the image's header before Pillow decodes it: 40 M pixels is ~120 MB as RGB.
     max_image_pixels: Annotated[int, Field(ge=1)] = 40_000_000
+    # NOTE: checked from the file's header before decoding: 10 minutes is ~38 MB of float32 at 16 kHz.
+    max_audio_seconds: Annotated[float, Field(gt=0)] = 600
     max_queue: Annotated[int, Field(ge=1)] = 1024
 
 

@@ -52,14 +52,33 @@ class TensorSpec:
     content: str | None = None  # BYTES only, a key of CONTENT_KINDS; None is text
     media_type: str | None = None  # a "file" or "image" output's type, e.g. "model/gltf-binary"
     image_mode: str | None = "RGB"  # an "image" input is converted to this Pillow mode; None keeps the file's
+    sample_rate: int | None = None  # an "audio" input is resampled to this rate (Hz); None keeps the file's
 
 
 # What a BYTES tensor carries, beyond its datatype.
 CONTENT_KINDS: dict[str, str] = {
     "text": "UTF-8 text (the default)",
     "image": "an encoded image; an input reaches the model as a decoded PIL.Image.Image",
+    "audio": "encoded audio (WAV, FLAC, OGG); an input reaches the model as an `Audio` (mono float32)",
     "file": "opaque bytes, e.g. a mesh; an input reaches the model as bytes",
 }
+
+
+@dataclass(frozen=True)
+class Audio:
+    """A decoded audio input: mono float32 samples in [-1, 1] and their rate, as a model's feature
+    extractor takes them (`{"raw": audio.samples, "sampling_rate": audio.sample_rate}` for a pipeline).
+
+    >>> Audio(numpy.zeros(16_000, dtype=numpy.float32), 16_000).seconds
+    1.0
+    """
+
+    samples: Any  # a 1-D numpy float32 array
+    sample_rate: int
+
+    @property
+    def seconds(self) -> float:
+        return len(self.samples) / self.sample_rate
 
 
 class Blob:
