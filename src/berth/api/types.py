@@ -46,6 +46,27 @@ class ReplicaPublic(BaseModel):
     started_at: datetime | None = None
 
 
+class TensorPublic(BaseModel):
+    """One input or output of a deployment's model, as its V2 model metadata reports it."""
+
+    model_config = SENT
+
+    name: str
+    datatype: str  # BYTES, FP32, INT64, ...
+    shape: list[int]  # the batch dimension first, -1 where any size goes
+    content: str | None = None  # BYTES only: "text" (None), "image", "audio" or "file"
+    media_type: str | None = None  # a file or image output's type, e.g. "model/gltf-binary"
+
+
+class SignaturePublic(BaseModel):
+    """What a deployment's model takes and gives; the playground and the usage examples follow it."""
+
+    model_config = SENT
+
+    inputs: list[TensorPublic] = Field(default_factory=list)
+    outputs: list[TensorPublic] = Field(default_factory=list)
+
+
 class DeploymentPublic(BaseModel):
     """A deployment as `GET /api/v1/deployments/{name}` returns it."""
 
@@ -65,6 +86,8 @@ class DeploymentPublic(BaseModel):
     updated_at: datetime
     # Filled once ready: ready-to-paste calls, keyed "curl", "python", "openai".
     usage: dict[str, str] | None = None
+    # Filled once ready, from the worker: the model's inputs and outputs.
+    signature: SignaturePublic | None = None
 
 
 class EventRecord(Event):

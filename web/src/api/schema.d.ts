@@ -487,6 +487,7 @@ export interface components {
             usage: {
                 [key: string]: string;
             } | null;
+            signature: components["schemas"]["SignaturePublic"] | null;
         };
         /**
          * DeploymentState
@@ -726,6 +727,16 @@ export interface components {
             hint: string | null;
         };
         /**
+         * SignaturePublic
+         * @description What a deployment's model takes and gives; the playground and the usage examples follow it.
+         */
+        SignaturePublic: {
+            /** Inputs */
+            inputs: components["schemas"]["TensorPublic"][];
+            /** Outputs */
+            outputs: components["schemas"]["TensorPublic"][];
+        };
+        /**
          * SourceDescription
          * @description `GET /api/v1/sources/describe`: what kind of source a string names and its default name.
          */
@@ -813,6 +824,22 @@ export interface components {
             packages: components["schemas"]["PackageVersion"][];
             /** Processes */
             processes: components["schemas"]["ReplicaStats"][];
+        };
+        /**
+         * TensorPublic
+         * @description One input or output of a deployment's model, as its V2 model metadata reports it.
+         */
+        TensorPublic: {
+            /** Name */
+            name: string;
+            /** Datatype */
+            datatype: string;
+            /** Shape */
+            shape: number[];
+            /** Content */
+            content: string | null;
+            /** Media Type */
+            media_type: string | null;
         };
         /** ValidationError */
         ValidationError: {
