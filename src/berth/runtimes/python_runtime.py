@@ -2,8 +2,10 @@
 
 A predictor is any class that can be built with no arguments and has `predict(batch) -> list` (one
 output per input, in order), or `predict(batch, params)` to receive request params. Optional hooks:
-`setup()` once at load, `teardown()` at close, and `validate(item)` to check or normalise one input.
-The current directory is importable, as uvicorn makes it for `module:app`.
+`setup()` once at load (or `setup(context)`, to receive a `PredictorContext`: where its files are,
+the device and dtype berth resolved for it, and the spec's `env`), `teardown()` at close, and
+`validate(item)` to check or normalise one input. The current directory is importable, as uvicorn
+makes it for `module:app`.
 
 A predictor may declare its V2 signature as class attributes `inputs` and `outputs`, lists of
 `berth.runtimes.TensorSpec` (or dicts with `name`, `datatype`, `shape`), the batch dimension first as
@@ -34,15 +36,35 @@ import importlib
 import inspect
 import os
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from berth.errors import BerthError, InvalidInput, ModelError, ModelNotFound, UnsupportedModel
 from berth.runtimes.base import CONTENT_KINDS, V2_DATATYPES, Params, Runtime, Signature, TensorSpec
 from berth.runtimes.blobs import as_blobs
-from berth.runtimes.device import free_device_memory
+from berth.runtimes.device import free_device_memory, resolve_dtype
 
 _DEFAULT_INPUTS = (TensorSpec("input", "BYTES", (-1,)),)
 _DEFAULT_OUTPUTS = (TensorSpec("output", "BYTES", (-1,)),)
+
+
+@dataclass(frozen=True)
+class PredictorContext:
+    """What `setup(context)` receives: enough to load weights the way berth would.
+
+    >>> class Classifier:
+    ...     def setup(self, context: PredictorContext) -> None:
+    ...         folder = Path(context.env.get("WEIGHTS", context.model_dir / "weights"))
+    ...         self.model = AutoModel.from_pretrained(folder, dtype=context.dtype).to(context.device)
+    """
+
+    name: str  # the deployment's name
+    model_dir: Path  # the folder of the predictor's module: files shipped beside it live here
+    device: str  # "cpu", "cuda" or "cuda:N", resolved from the spec's `device`
+    dtype: str  # "float32", "float16" or "bfloat16", resolved from the spec's `dtype` for that device
+    env: Mapping[str, str]  # the spec's `env`: the deployment's own settings (paths, options)
 
 
 class PythonRuntime(Runtime):
@@ -61,7 +83,10 @@ class PythonRuntime(Runtime):
             predictor = cls()
             setup = getattr(predictor, "setup", None)
             if callable(setup):
-                setup()
+                if _positional_count(setup) >= 1:
+                    setup(self.context(cls))
+                else:
+                    setup()
         except BerthError:
             raise
         except Exception as exc:
@@ -76,6 +101,18 @@ class PythonRuntime(Runtime):
         )
         self._predictor = predictor
         self._target = target
+
+    def context(self, cls: type[Any]) -> PredictorContext:
+        """The context `setup(context)` receives for the predictor class `cls`."""
+        module = sys.modules.get(cls.__module__)
+        module_file = getattr(module, "__file__", None)
+        return PredictorContext(
+            name=self.spec.name,
+            model_dir=Path(module_file).resolve().parent if module_file else Path.cwd(),
+            device=self.device,
+            dtype=resolve_dtype(self.spec.dtype, self.device),
+            env=dict(self.spec.env),
+        )
 
     def validate_input(self, item: Any) -> Any:
         validate = getattr(self._loaded(), "validate", None)

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from berth.errors import InvalidInput, ModelError, ModelNotFound, UnsupportedModel
-from berth.runtimes import PythonRuntime, Runtime, TensorSpec, build_runtime
+from berth.runtimes import PredictorContext, PythonRuntime, Runtime, TensorSpec, build_runtime
 from berth.runtimes.base import Blob
 from tests.tiny_models import make_spec, predictor_model
 
@@ -32,6 +33,15 @@ class FailsInSetup:
 
 class NoPredict:
     pass
+
+
+class SeesContext:
+    def setup(self, context: PredictorContext) -> None:
+        self.context = context
+
+    def predict(self, batch: list[Any]) -> list[Any]:
+        c = self.context
+        return [{"name": c.name, "dir": str(c.model_dir), "device": c.device, "dtype": c.dtype, **c.env}]
 
 
 class TornDown:
@@ -206,10 +216,24 @@ def test_a_declared_signature_is_served_as_declared() -> None:
         ("NoBatchDimension", r"outputs\[0\]: shape \[4\] must start with the batch dimension, -1"),
         ("TwiceNamed", r"inputs names a tensor twice: \['x', 'x'\]"),
         ("ContentOnNumbers", r"inputs\[0\]: content 'image' needs BYTES, not FP32"),
-        ("UnknownContent", r"inputs\[0\]: unknown content 'video'; use one of text, image, file"),
+        ("UnknownContent", r"inputs\[0\]: unknown content 'video'; use one of text, image, audio, file"),
         ("MediaTypeOnText", r"outputs\[0\]: a media_type needs content 'file' or 'image'"),
     ],
 )
 def test_a_bad_declaration_is_refused_at_load(name: str, message: str) -> None:
     with pytest.raises(UnsupportedModel, match=message):
         serve(f"{HERE}:{name}")
+
+
+def test_setup_with_a_parameter_receives_the_context() -> None:
+    spec = make_spec(name="ctx", env={"WEIGHTS": "/models/w"})
+    runtime = build_runtime(predictor_model(f"{HERE}:SeesContext"), spec)
+    runtime.load()
+    [seen] = runtime.predict(["x"], {})
+    assert seen == {
+        "name": "ctx",
+        "dir": str(Path(__file__).resolve().parent),  # the predictor module's own folder
+        "device": "cpu",
+        "dtype": "float32",  # "auto" on the CPU
+        "WEIGHTS": "/models/w",
+    }
