@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from berth.runtimes import TensorSpec
+from berth.runtimes import Audio, TensorSpec
+from tests.sounds import peak_hz, rms
 
 
 class SlowEcho:
@@ -129,3 +130,24 @@ class ShowParams:
 
     def predict(self, batch: list[Any], params: dict[str, Any]) -> list[dict[str, Any]]:
         return [{"type": type(item).__name__, "params": params} for item in batch]
+
+
+class AudioInfo:
+    """One audio input at 16 kHz; reports what arrived: samples, rate, seconds, RMS and FFT peak."""
+
+    inputs = [TensorSpec("audio", "BYTES", (-1,), content="audio", sample_rate=16_000)]
+
+    def predict(self, batch: list[Audio]) -> list[dict[str, Any]]:
+        return [_audio_facts(audio) for audio in batch]
+
+
+def _audio_facts(audio: Audio) -> dict[str, Any]:
+    samples = audio.samples
+    return {
+        "type": f"{type(samples).__name__} {samples.dtype} {samples.ndim}-D",
+        "samples": len(samples),
+        "rate": audio.sample_rate,
+        "seconds": audio.seconds,
+        "rms": rms(samples),
+        "peak_hz": peak_hz(samples, audio.sample_rate),
+    }

@@ -22,6 +22,7 @@ from PIL import Image
 
 from tests.images import bomb, dominant, png, rotated_jpeg
 from tests.integration.conftest import ControlPlaneProcess, WorkerProcess, serve_worker
+from tests.sounds import encode, lying_flac, tone, wav
 
 PAYLOAD = os.urandom(300_000)  # a "file" of random bytes: any re-encoding on the way would show
 
@@ -130,6 +131,36 @@ def test_bad_images_and_bodies_are_refused_clearly_and_the_worker_keeps_serving(
     too_big = _post(image_info, content=b"\0" * 150_000, headers={"content-type": "image/png"})
     assert too_big.status_code == 413
     assert _post(image_info, files={"file": ("ok.png", png())}).status_code == 200
+
+
+def test_audio_reaches_the_model_mono_at_its_rate_however_sent_and_refusals_are_4xx(tmp_path: Path) -> None:
+    clip = encode(tone(440, 0.75, 8_000).repeat(2).reshape(-1, 2), 8_000)  # stereo, 8 kHz
+    text = base64.b64encode(clip).decode()
+    for worker in _start("AudioInfo", tmp_path, limits={"max_audio_seconds": 5}):
+        answers = [
+            _post(worker, files={"file": ("hello.wav", clip)}),  # curl -F file=@hello.wav
+            _post(worker, content=clip, headers={"content-type": "audio/wav"}),  # --data-binary
+            _post(worker, json={"audio": f"data:audio/wav;base64,{text}"}),
+            _post(worker, json={"inputs": [{"array": tone(440, 0.75).tolist(), "sampling_rate": 8000}]}),
+        ]
+        results = []
+        for answer in answers:
+            assert answer.status_code == 200, answer.text
+            results.append(answer.json()["result"][0])
+        for result in results:
+            assert (result["type"], result["rate"]) == ("ndarray float32 1-D", 16_000)
+            assert result["samples"] == 12_000  # 0.75 s, at the model's rate
+            assert abs(result["peak_hz"] - 440) < 2
+        too_long = _post(worker, files={"file": ("long.flac", lying_flac(60))})
+        assert too_long.status_code == 413
+        assert "limits.max_audio_seconds" in too_long.json()["error"]["message"]
+        garbage = _post(worker, files={"voice": ("x.wav", b"RIFF....WAVE not really")})
+        assert garbage.status_code == 422
+        assert garbage.json()["error"]["message"].startswith("form field 'voice': not decodable audio")
+        csv = _post(worker, content=b"a,b\n", headers={"content-type": "text/csv"})
+        assert csv.status_code == 415
+        assert "audio/*" in csv.json()["error"]["message"]
+        assert _post(worker, files={"file": ("ok.wav", wav())}).json()["result"][0]["samples"] == 16_000
 
 
 def test_a_file_round_trips_byte_identical_raw_multipart_and_base64(file_echo: WorkerProcess) -> None:

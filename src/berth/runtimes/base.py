@@ -81,6 +81,11 @@ class Audio:
         return len(self.samples) / self.sample_rate
 
 
+# The sample rates (Hz) an audio input may arrive at or be resampled to: below 1 kHz is no audio a
+# model takes, above 384 kHz none an audio interface records.
+AUDIO_RATES = range(1_000, 384_001)
+
+
 class Blob:
     """A binary output: its bytes and their media type. The protocols send it as base64 in JSON, or as
     the raw bytes when the client asks for that media type.

@@ -14,7 +14,9 @@ With one declared input each item is a row of it (a numpy array for numeric data
 a dict of rows keyed by input name. Returning a dict per item answers one V2 output per key.
 
 A `BYTES` tensor may say what it carries (`content`): `"image"` inputs arrive as decoded
-`PIL.Image.Image`s (in `image_mode`, RGB by default), `"file"` inputs as `bytes`. An output may be
+`PIL.Image.Image`s (in `image_mode`, RGB by default), `"audio"` inputs as `berth.runtimes.Audio`
+(mono float32 samples in [-1, 1] and their rate, resampled to `sample_rate` when it is declared, e.g.
+16000 for a speech model), `"file"` inputs as `bytes`. An output may be
 `bytes` or a PIL image (its `media_type` declared on the output, e.g. `"model/gltf-binary"`): the
 worker answers it as base64 in JSON, or raw when the client's `Accept` asks for that type.
 
@@ -41,8 +43,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from berth.errors import BerthError, InvalidInput, ModelError, ModelNotFound, UnsupportedModel
-from berth.runtimes.base import CONTENT_KINDS, V2_DATATYPES, Params, Runtime, Signature, TensorSpec
+from berth.runtimes.base import (
+    AUDIO_RATES,
+    CONTENT_KINDS,
+    V2_DATATYPES,
+    Params,
+    Runtime,
+    Signature,
+    TensorSpec,
+)
 from berth.runtimes.blobs import as_blobs
 from berth.runtimes.device import free_device_memory, resolve_dtype
 
@@ -115,6 +127,7 @@ class PythonRuntime(Runtime):
         )
 
     def validate_input(self, item: Any) -> Any:
+        item = as_declared(item, self._signature.inputs)
         validate = getattr(self._loaded(), "validate", None)
         if not callable(validate):
             return item
@@ -167,6 +180,39 @@ def import_predictor(target: str) -> type[Any]:
     return cls
 
 
+def as_declared(item: Any, declared: tuple[TensorSpec, ...]) -> Any:
+    """An item with each numeric input as the numpy row the predictor declared (a numpy scalar for a
+    `[N]` tensor), whatever the protocol delivered it as: V2 sends arrays, `/predict` JSON sends lists."""
+    if len(declared) == 1:
+        return _numeric_row(item, declared[0])
+    if not isinstance(item, dict):
+        return item
+    tensors = {tensor.name: tensor for tensor in declared}
+    return {
+        key: _numeric_row(value, tensors[key]) if key in tensors else value for key, value in item.items()
+    }
+
+
+def _numeric_row(value: Any, tensor: TensorSpec) -> Any:
+    if tensor.datatype == "BYTES" or isinstance(value, np.ndarray | np.generic):
+        return value
+    row_shape = list(tensor.shape[1:])
+    try:
+        array = np.asarray(value, dtype=V2_DATATYPES[tensor.datatype])
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidInput(
+            f"input {tensor.name!r} takes {tensor.datatype} rows of shape {row_shape} (-1 for any size), "
+            f"got {str(value)[:60]}"
+        ) from None
+    fits = all(want < 0 or want == got for want, got in zip(row_shape, array.shape, strict=False))
+    if array.ndim != len(row_shape) or not fits:
+        raise InvalidInput(
+            f"input {tensor.name!r} takes {tensor.datatype} rows of shape {row_shape} (-1 for any size), "
+            f"got shape {list(array.shape)}"
+        )
+    return array[()] if array.ndim == 0 else array
+
+
 def declared_tensors(cls: type[Any], attribute: str, target: str) -> tuple[TensorSpec, ...]:
     """A predictor's `inputs` or `outputs` declaration as TensorSpecs (empty when it declares none)."""
     declared = getattr(cls, attribute, None)
@@ -183,7 +229,11 @@ def declared_tensors(cls: type[Any], attribute: str, target: str) -> tuple[Tenso
                     str(item["name"]),
                     str(item["datatype"]),
                     tuple(item["shape"]),
-                    **{key: item[key] for key in ("content", "media_type", "image_mode") if key in item},
+                    **{
+                        key: item[key]
+                        for key in ("content", "media_type", "image_mode", "sample_rate")
+                        if key in item
+                    },
                 )
             except (KeyError, TypeError) as exc:
                 raise UnsupportedModel(f"{where} needs name, datatype and shape ({exc})") from None
@@ -195,7 +245,7 @@ def declared_tensors(cls: type[Any], attribute: str, target: str) -> tuple[Tenso
         shape = tuple(item.shape)
         if not shape or shape[0] != -1 or not all(isinstance(d, int) and d >= -1 for d in shape):
             raise UnsupportedModel(f"{where}: shape {list(shape)} must start with the batch dimension, -1")
-        _check_content(item, where)
+        _check_content(item, where, attribute)
         tensors.append(dataclasses.replace(item, shape=shape))
     names = [tensor.name for tensor in tensors]
     if len(set(names)) != len(names):
@@ -203,7 +253,14 @@ def declared_tensors(cls: type[Any], attribute: str, target: str) -> tuple[Tenso
     return tuple(tensors)
 
 
-def _check_content(tensor: TensorSpec, where: str) -> None:
+def _check_content(tensor: TensorSpec, where: str, attribute: str) -> None:
+    if tensor.sample_rate is not None:
+        rate = tensor.sample_rate
+        if tensor.content != "audio" or attribute != "inputs":
+            raise UnsupportedModel(f"{where}: sample_rate is for inputs with content 'audio' only")
+        if isinstance(rate, bool) or not isinstance(rate, int) or rate not in AUDIO_RATES:
+            span = f"{AUDIO_RATES.start}..{AUDIO_RATES.stop - 1}"
+            raise UnsupportedModel(f"{where}: sample_rate must be whole Hz in {span}, not {rate!r}")
     if tensor.content is None:
         if tensor.media_type is not None:
             raise UnsupportedModel(f"{where}: a media_type needs content 'file' or 'image'")

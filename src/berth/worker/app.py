@@ -22,7 +22,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from berth.api.types import SignaturePublic, TensorPublic
 from berth.errors import NotFound
+from berth.runtimes.base import Signature, TensorSpec
 from berth.worker.http import Guard, error_response, json_response
 from berth.worker.protocols.openai import openai_routes
 from berth.worker.protocols.predict import predict_endpoint
@@ -32,6 +34,7 @@ from berth.worker.service import ModelService
 
 def create_app(service: ModelService, api_key: str | None = None) -> ASGIApp:
     guard = Guard(api_key, service.metrics.observe_request)
+    signature = signature_public(service.runtime.signature()).model_dump(mode="json")
 
     async def live(request: Request) -> Response:
         return json_response({"status": "live", "deployment": service.name})
@@ -44,6 +47,7 @@ def create_app(service: ModelService, api_key: str | None = None) -> ASGIApp:
             "task": service.runtime.task,  # what the control plane tailors usage examples to
             "runtime": service.runtime.name,
             "revision": service.revision,
+            "signature": signature,  # what the control plane records and writes the examples from
         }
         return json_response(body, 200 if service.ready else 503)
 
@@ -76,6 +80,24 @@ def create_app(service: ModelService, api_key: str | None = None) -> ASGIApp:
 
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan)
     return DirectRoutes(app, routes)
+
+
+def signature_public(signature: Signature) -> SignaturePublic:
+    """A runtime's signature as the API describes it: the batch dimension reported as -1."""
+
+    def tensor(spec: TensorSpec) -> TensorPublic:
+        shape = [-1, *spec.shape[1:]]
+        return TensorPublic(
+            name=spec.name,
+            datatype=spec.datatype,
+            shape=shape,
+            content=spec.content,
+            media_type=spec.media_type,
+        )
+
+    return SignaturePublic(
+        inputs=[tensor(t) for t in signature.inputs], outputs=[tensor(t) for t in signature.outputs]
+    )
 
 
 class DirectRoutes:

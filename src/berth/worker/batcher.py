@@ -9,7 +9,12 @@ game (docs/decisions.md, "Batch collection"):
 - otherwise wait while requests keep arriving, until they pause for `ARRIVAL_GAP_S`, capped at
   `max_latency_ms` after collection began. "Run whatever is waiting" settles into lopsided batches,
   and a fixed wait costs its full length at one client;
-- serial traffic (one request waiting, last batch of one) therefore never waits.
+- serial traffic (one request waiting, last batch of one) therefore never waits;
+- requests still being decoded (an image, an audio clip: `preparing`) count as arriving: the batch
+  waits for them, up to `PREPARING_WAIT_S`, instead of leaving without them. Decoding takes a few ms
+  per request, longer than the arrival gap, and a batch that leaves without the requests decoding
+  behind it splits the traffic for good: a random ViT at 8 clients settled into batches of 1 and 7,
+  0.79x the raw pipeline's throughput.
 
 Under load the model thread chains batches itself: when a batch ends and the next is already full
 (as many requests waiting as the last batch held), it takes that batch at once and hands the results
@@ -48,8 +53,9 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +69,9 @@ log = logging.getLogger("berth.worker")
 # NOTE: ~1 ms between arrivals means the clients that were answered last have all come back; measured
 # on all-MiniLM-L6-v2, waiting longer gained nothing and shorter split batches.
 ARRIVAL_GAP_S = 0.001
+# NOTE: how long a batch may wait for requests that are being decoded. A 640x480 JPEG decodes in ~3 ms,
+# so 50 ms covers a batch of 16 on 2 cores, and is well under one batch of any image model here.
+PREPARING_WAIT_S = 0.05
 
 
 @dataclass(eq=False)
@@ -110,10 +119,17 @@ class Batcher:
         self._alone = False  # the first lane is running a batch on every core
         self._lane_back = asyncio.Event()
         self._calls_waiting = 0  # `call`s queued for the model thread: a chain yields to them
+        self._preparing = 0  # items being decoded by the protocols, which will be submitted next
+        self._running = 0  # batches computing on model threads now
 
     @property
     def queue_depth(self) -> int:
         return len(self._pending)
+
+    @property
+    def running(self) -> bool:
+        """A batch is computing now (decoding yields the CPU to it: `berth.worker.decoding`)."""
+        return self._running > 0
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="berth-batcher")
@@ -135,8 +151,7 @@ class Batcher:
         key = orjson.dumps(params, option=orjson.OPT_SORT_KEYS) if params else b""
         pending = _Pending(item, params, key, loop.create_future())
         self._pending.append(pending)
-        if self._arrival is not None and not self._arrival.done():
-            self._arrival.set_result(None)
+        self._wake()
         try:
             async with asyncio.timeout(timeout_s):
                 return await pending.future
@@ -146,6 +161,27 @@ class Batcher:
                 f"no result within {timeout_s:g} s (limits.request_timeout_s); the model is overloaded "
                 "or too slow for this input: retry, send smaller inputs or raise the limit"
             ) from None
+
+    @contextmanager
+    def preparing(self, count: int) -> Iterator[None]:
+        """Around the decoding of `count` items that will be submitted next: a batch being collected
+        waits for them (see the top). Leave it before submitting them.
+
+        >>> with batcher.preparing(len(uploads)):
+        ...     items = await decode(uploads)
+        >>> await batcher.submit(items[0], {}, timeout_s)
+        """
+        self._preparing += count
+        self._wake()
+        try:
+            yield
+        finally:
+            self._preparing -= count
+            self._wake()
+
+    def _wake(self) -> None:
+        if self._arrival is not None and not self._arrival.done():
+            self._arrival.set_result(None)
 
     async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run `fn(*args)` on the first model thread, between its batches."""
@@ -219,10 +255,16 @@ class Batcher:
 
     async def _collect(self) -> list[_Pending]:
         if self.max_wait_s > 0 and len(self._pending) < min(self._last_batch_size, self.max_batch_size):
-            deadline = time.perf_counter() + self.max_wait_s
+            started = time.perf_counter()
             while len(self._pending) < min(self._last_batch_size, self.max_batch_size):
-                remaining = deadline - time.perf_counter()
-                if remaining <= 0 or not await self._next_arrival(min(ARRIVAL_GAP_S, remaining)):
+                elapsed = time.perf_counter() - started
+                if self._preparing:  # they will arrive: wait for them, not for a gap
+                    remaining = max(self.max_wait_s, PREPARING_WAIT_S) - elapsed
+                    timeout = remaining
+                else:
+                    remaining = self.max_wait_s - elapsed
+                    timeout = min(ARRIVAL_GAP_S, remaining)
+                if remaining <= 0 or not await self._next_arrival(timeout):
                     break
         return self._take_batch()
 
@@ -260,9 +302,13 @@ class Batcher:
 
     async def _execute(self, lane: int, batch: list[_Pending], sharing: int) -> None:
         loop = asyncio.get_running_loop()
-        batch, outcome, seconds = await loop.run_in_executor(
-            self.lanes[lane], self._run_chain, loop, batch, lane, sharing
-        )
+        self._running += 1
+        try:
+            batch, outcome, seconds = await loop.run_in_executor(
+                self.lanes[lane], self._run_chain, loop, batch, lane, sharing
+            )
+        finally:
+            self._running -= 1
         if not isinstance(outcome, Exception):
             self._deliver(batch, outcome, seconds)
             return

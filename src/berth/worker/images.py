@@ -5,6 +5,8 @@ on the event loop. The decoded size is checked from the file's header, before Pi
 pixels, against `limits.max_image_pixels`: a small file that claims a huge image (a decompression
 bomb) is a 413, never an out-of-memory kill. EXIF orientation is applied (a phone's portrait photo
 reaches the model upright), then the image is converted to the declared mode (RGB by default).
+Pixels that arrive as an array (a V2 `UINT8 [N, H, W, C]` tensor) go through `image_from_array`,
+under the same limit and into the same mode.
 """
 
 from __future__ import annotations
@@ -40,6 +42,19 @@ def decode_image(data: bytes, field: str, max_pixels: int, mode: str | None) -> 
             image = image.convert(mode)
     except (OSError, ValueError, SyntaxError) as exc:
         raise InvalidInput(f"{field}: not a decodable image ({_reason(exc)})") from None
+    return image
+
+
+def image_from_array(pixels: Any, field: str, max_pixels: int, mode: str | None) -> Any:
+    """An `[H, W, C]` uint8 array (C 1, 3 or 4) as a PIL image in `mode`; 413 past `max_pixels`."""
+    from PIL import Image
+
+    height, width, channels = pixels.shape
+    if width * height > max_pixels:
+        raise _too_many(field, f"{width}x{height} = {width * height}", max_pixels)
+    image = Image.fromarray(pixels[:, :, 0] if channels == 1 else pixels)
+    if mode is not None and image.mode != mode:
+        image = image.convert(mode)
     return image
 
 

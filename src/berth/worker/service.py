@@ -14,6 +14,7 @@ from typing import Any
 from berth.errors import InvalidInput, NotReady
 from berth.runtimes.base import Params, Runtime
 from berth.spec import DeploymentSpec
+from berth.worker import decoding
 from berth.worker.batcher import Batcher
 from berth.worker.metrics import WorkerMetrics
 
@@ -36,6 +37,7 @@ class ModelService:
         )
         self.metrics = WorkerMetrics(spec.name, lambda: self.batcher.queue_depth)
         self.batcher.on_batch = self.metrics.observe_batch
+        decoding.watch_model(lambda: self.batcher.running)  # decodes yield the CPU to a running batch
         self.ready = False
 
     @property

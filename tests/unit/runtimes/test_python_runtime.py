@@ -182,6 +182,48 @@ class DeclaresContentAsDicts:
         return [b"v 0 0 0\n" for _ in batch]
 
 
+class RateOnAnImage:
+    inputs = [TensorSpec("x", "BYTES", (-1,), content="image", sample_rate=16_000)]
+
+    def predict(self, batch: list[Any]) -> list[Any]:
+        return batch
+
+
+class RateOnAnOutput:
+    outputs = [TensorSpec("y", "BYTES", (-1,), content="audio", sample_rate=16_000)]
+
+    def predict(self, batch: list[Any]) -> list[Any]:
+        return batch
+
+
+class AudioOnNumbers:
+    inputs = [TensorSpec("x", "FP32", (-1,), content="audio")]
+
+    def predict(self, batch: list[Any]) -> list[Any]:
+        return batch
+
+
+class NoSuchRate:
+    inputs = [{"name": "x", "datatype": "BYTES", "shape": [-1], "content": "audio", "sample_rate": 16_000.5}]
+
+    def predict(self, batch: list[Any]) -> list[Any]:
+        return batch
+
+
+class DeclaresAudioAsADict:
+    inputs = [{"name": "clip", "datatype": "BYTES", "shape": [-1], "content": "audio", "sample_rate": 22050}]
+
+    def predict(self, batch: list[Any]) -> list[Any]:
+        return batch
+
+
+def test_an_audio_input_keeps_its_sample_rate() -> None:
+    assert serve(f"{HERE}:DeclaresAudioAsADict").signature().inputs == (
+        TensorSpec("clip", "BYTES", (-1,), content="audio", sample_rate=22_050),
+    )
+    assert serve("tests.predictors:AudioInfo").signature().inputs[0].sample_rate == 16_000
+
+
 def test_content_kinds_and_media_types_are_kept_and_bytes_come_back_as_blobs() -> None:
     runtime = serve(f"{HERE}:DeclaresContentAsDicts")
     assert runtime.signature().inputs == (
@@ -218,6 +260,10 @@ def test_a_declared_signature_is_served_as_declared() -> None:
         ("ContentOnNumbers", r"inputs\[0\]: content 'image' needs BYTES, not FP32"),
         ("UnknownContent", r"inputs\[0\]: unknown content 'video'; use one of text, image, audio, file"),
         ("MediaTypeOnText", r"outputs\[0\]: a media_type needs content 'file' or 'image'"),
+        ("RateOnAnImage", r"inputs\[0\]: sample_rate is for inputs with content 'audio' only"),
+        ("RateOnAnOutput", r"outputs\[0\]: sample_rate is for inputs with content 'audio' only"),
+        ("AudioOnNumbers", r"inputs\[0\]: content 'audio' needs BYTES, not FP32"),
+        ("NoSuchRate", r"inputs\[0\]: sample_rate must be whole Hz in 1000\.\.384000, not 16000\.5"),
     ],
 )
 def test_a_bad_declaration_is_refused_at_load(name: str, message: str) -> None:
@@ -237,3 +283,24 @@ def test_setup_with_a_parameter_receives_the_context() -> None:
         "dtype": "float32",  # "auto" on the CPU
         "WEIGHTS": "/models/w",
     }
+
+
+def test_json_rows_reach_a_numeric_predictor_as_numpy_rows_of_its_shape() -> None:
+    import numpy as np
+
+    runtime = serve("tests.predictors:RowStats")
+    row = runtime.validate_input([1, 2, 3, 4])  # what /predict's JSON gives: a list
+    assert isinstance(row, np.ndarray)
+    assert (row.dtype, row.shape) == (np.float32, (4,))
+    [answer] = runtime.predict([row], {})
+    assert answer["sum"] == 10.0
+    already = np.arange(4, dtype=np.float32)  # what V2 gives: left as it is
+    assert runtime.validate_input(already) is already
+
+
+@pytest.mark.parametrize(("item", "got"), [([1, 2, 3], "got shape [3]"), (["a", "b", "c", "d"], "got ['a'")])
+def test_a_json_row_of_the_wrong_width_or_type_is_refused_naming_the_input(item: Any, got: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        serve("tests.predictors:RowStats").validate_input(item)
+    assert "input 'features' takes FP32 rows of shape [4]" in caught.value.message
+    assert got in caught.value.message

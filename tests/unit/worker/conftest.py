@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
 import numpy as np
+import orjson
 import pytest
 
 from berth.errors import InvalidInput
+from berth.runtimes import build_runtime
 from berth.runtimes.base import Params, Runtime, Signature, TensorSpec
 from berth.sources.types import LocalModel, ResolvedSource, SourceKind
 from berth.spec import DeploymentSpec, Task
+from berth.worker.app import create_app
+from berth.worker.service import ModelService
+from tests.tiny_models import make_spec as predictor_spec
+from tests.tiny_models import predictor_model
 
 
 class CharRuntime(Runtime):
@@ -73,3 +81,29 @@ def make_spec(**overrides: Any) -> DeploymentSpec:
 @pytest.fixture
 def spec() -> DeploymentSpec:
     return make_spec()
+
+
+async def serve_predictor(target: str, **fields: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A real ModelService on the predictor `target` (spec `fields` on top), behind httpx over ASGI."""
+    spec = predictor_spec(target, name="m", **fields)
+    runtime = build_runtime(predictor_model(target), spec)
+    runtime.load()
+    service = ModelService(spec, runtime, [ThreadPoolExecutor(max_workers=1)])
+    service.start()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(service, None)), base_url="http://w"
+    ) as client:
+        yield client
+    await service.drain()
+
+
+def binary_body(header: dict[str, Any], *blobs: bytes) -> tuple[bytes, dict[str, str]]:
+    """A V2 binary-extension body: the JSON header, then the blobs; and its header-length header."""
+    json_header = orjson.dumps(header)
+    return json_header + b"".join(blobs), {"Inference-Header-Content-Length": str(len(json_header))}
+
+
+def split_response(response: httpx.Response) -> tuple[dict[str, Any], bytes]:
+    """A V2 binary answer's JSON header and the raw data after it."""
+    length = int(response.headers["inference-header-content-length"])
+    return orjson.loads(response.content[:length]), response.content[length:]

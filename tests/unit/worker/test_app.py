@@ -10,8 +10,10 @@ import httpx
 import orjson
 import pytest
 
+from berth.api.types import SignaturePublic, TensorPublic
+from berth.runtimes.base import Signature, TensorSpec
 from berth.spec import Task
-from berth.worker.app import DirectRoutes, create_app
+from berth.worker.app import DirectRoutes, create_app, signature_public
 from berth.worker.service import ModelService
 from tests.unit.worker.conftest import CharRuntime, make_spec
 
@@ -249,3 +251,29 @@ async def test_openai_chat_streams_server_sent_events(generator: httpx.AsyncClie
     text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
     assert text == "c b a user: "
     assert chunks[-1]["choices"][0]["finish_reason"] is not None
+
+
+async def test_the_ready_body_reports_the_signature(
+    client: httpx.AsyncClient,
+) -> None:
+    body = (await client.get("/health/ready")).json()
+    assert body["signature"] == {
+        "inputs": [{"name": "text", "datatype": "BYTES", "shape": [-1], "content": None, "media_type": None}],
+        "outputs": [
+            {"name": "embedding", "datatype": "FP32", "shape": [-1, 3], "content": None, "media_type": None}
+        ],
+    }
+    assert SignaturePublic.model_validate(body["signature"]).outputs[0].shape == [-1, 3]
+
+
+def test_the_public_signature_reports_the_batch_as_minus_one_and_keeps_the_content() -> None:
+    mesh = TensorSpec("mesh", "BYTES", (8,), content="file", media_type="model/gltf-binary")
+    public = signature_public(
+        Signature(inputs=(TensorSpec("image", "BYTES", (1,), content="image"),), outputs=(mesh,))
+    )
+    assert public.inputs == [TensorPublic(name="image", datatype="BYTES", shape=[-1], content="image")]
+    assert public.outputs == [
+        TensorPublic(
+            name="mesh", datatype="BYTES", shape=[-1], content="file", media_type="model/gltf-binary"
+        )
+    ]

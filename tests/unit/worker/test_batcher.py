@@ -260,3 +260,41 @@ def test_serial_traffic_runs_alone_on_the_first_lane_even_after_load() -> None:
     assert len({thread for thread, _ in runtime.seen[:serial_from]}) == 2
     # whichever lane finished last, one client is served alone on the first, with every core
     assert runtime.seen[serial_from:] == [(first_lane, 1)] * 6
+
+
+def test_a_batch_waits_for_a_request_still_being_decoded() -> None:
+    # Decoding an upload takes longer than the arrival gap (and here than max_latency_ms): without
+    # `preparing`, "a" would leave alone and "b" would follow in a batch of its own.
+    runtime = CharRuntime(make_spec())
+
+    async def decoded_later(batcher: Batcher) -> Any:
+        with batcher.preparing(1):
+            await asyncio.sleep(0.02)
+        return await batcher.submit("b", {}, 5)
+
+    async def body(batcher: Batcher) -> None:
+        await asyncio.gather(batcher.submit("x", {}, 5), batcher.submit("y", {}, 5))  # the last batch: 2
+        await asyncio.gather(decoded_later(batcher), batcher.submit("a", {}, 5))
+
+    asyncio.run(_with_batcher(runtime, body, max_latency_ms=5))
+    assert [sorted(b) for b in runtime.batches] == [["x", "y"], ["a", "b"]]
+
+
+def test_a_request_that_fails_to_decode_stops_counting() -> None:
+    runtime = CharRuntime(make_spec())
+
+    async def undecodable(batcher: Batcher) -> None:
+        try:
+            with batcher.preparing(1):
+                await asyncio.sleep(0.005)
+                raise ValueError("not an image")
+        except ValueError:
+            pass
+
+    async def body(batcher: Batcher) -> None:
+        await asyncio.gather(batcher.submit("x", {}, 5), batcher.submit("y", {}, 5))
+        await asyncio.gather(undecodable(batcher), batcher.submit("a", {}, 5))
+        assert batcher._preparing == 0  # the failed decode no longer counts
+
+    asyncio.run(_with_batcher(runtime, body, max_latency_ms=5))
+    assert runtime.batches[-1] == ["a"]

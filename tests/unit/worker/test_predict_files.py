@@ -19,6 +19,7 @@ from berth.runtimes import build_runtime
 from berth.worker.app import create_app
 from berth.worker.service import ModelService
 from tests.images import bomb, dominant, png, rotated_jpeg
+from tests.sounds import encode, lying_flac, tone, wav
 from tests.tiny_models import make_spec, predictor_model
 from tests.unit.worker.conftest import CharRuntime
 from tests.unit.worker.conftest import make_spec as char_spec
@@ -178,7 +179,8 @@ async def test_an_unsupported_content_type_is_415_listing_what_is_accepted() -> 
         assert response.status_code == 415
         assert response.json()["error"]["code"] == "unsupported_media_type"
         assert (
-            "multipart/form-data, application/octet-stream or image/*" in response.json()["error"]["message"]
+            "multipart/form-data, application/octet-stream, image/* or audio/*"
+            in response.json()["error"]["message"]
         )
         # what curl -d sends is still read as JSON
         curl = await client.post(
@@ -282,3 +284,104 @@ async def test_body_image_on_a_text_model_is_refused_and_text_takes_the_old_path
     assert upload.json()["error"]["message"] == "files[0]: must be a string, got bytes"
     assert text.json()["result"] == [[2.0, 1.0, 1.0]]
     assert runtime.batches == [["hi"]]
+
+
+def _clip_facts(info: dict[str, Any], seconds: float = 0.5, hz: float = 440) -> None:
+    """What AudioInfo reports for `wav(hz, seconds)` (8 kHz): resampled to 16 kHz, same length and pitch."""
+    assert info["type"] == "ndarray float32 1-D"
+    assert (info["rate"], info["samples"]) == (16_000, round(seconds * 16_000))
+    assert info["peak_hz"] == pytest.approx(hz, abs=2)
+    assert info["rms"] == pytest.approx(0.5 / 2**0.5, rel=0.01)
+
+
+@pytest.mark.parametrize(
+    "how", ["multipart", "raw", "base64", "data-uri", "inputs-string", "inputs-dict", "pcm", "pcm-inputs"]
+)
+async def test_an_audio_input_arrives_mono_float32_at_the_declared_rate(how: str) -> None:
+    data = wav(440, 0.5)
+    text = base64.b64encode(data).decode()
+    pcm = {"array": tone(440, 0.5).tolist(), "sampling_rate": 8_000}
+    requests: dict[str, dict[str, Any]] = {
+        "multipart": {"files": {"file": ("hello.wav", data, "audio/wav")}},
+        "raw": {"content": data, "headers": {"content-type": "audio/wav"}},
+        "base64": {"json": {"audio": text}},
+        "data-uri": {"json": {"audio": f"data:audio/wav;base64,{text}"}},
+        "inputs-string": {"json": {"inputs": [text]}},
+        "inputs-dict": {"json": {"inputs": [{"audio": text}]}},
+        "pcm": {"json": {"audio": pcm}},
+        "pcm-inputs": {"json": {"inputs": [pcm]}},
+    }
+    async with serving("AudioInfo") as client:
+        response = await client.post("/predict", **requests[how])
+    assert response.status_code == 200, response.text
+    [info] = response.json()["result"]
+    _clip_facts(info)
+
+
+async def test_several_clips_of_several_formats_in_one_upload_each_keep_their_own_pitch() -> None:
+    flac = encode(tone(880, 0.25, 44_100), 44_100, "FLAC")
+    ogg = encode(tone(220, 1.0, 48_000), 48_000, "OGG")
+    async with serving("AudioInfo") as client:
+        response = await client.post(
+            "/predict",
+            files=[("a", ("a.flac", flac)), ("b", ("b.ogg", ogg)), ("c", ("c.wav", wav(440, 0.5)))],
+        )
+    assert response.status_code == 200, response.text
+    a, b, c = response.json()["result"]
+    assert (a["samples"], a["peak_hz"]) == (4_000, pytest.approx(880, abs=4))
+    assert (b["seconds"], b["peak_hz"]) == (pytest.approx(1.0, abs=0.02), pytest.approx(220, abs=1))
+    _clip_facts(c)
+
+
+async def test_bad_audio_is_a_clear_4xx_and_the_worker_keeps_serving() -> None:
+    async with serving("AudioInfo", limits={"max_audio_seconds": 1}) as client:
+        long = await client.post("/predict", files={"clip": ("long.wav", wav(seconds=1.5))})
+        liar = await client.post("/predict", content=lying_flac(30), headers={"content-type": "audio/flac"})
+        garbage = await client.post("/predict", files={"clip": ("x.wav", b"RIFF not really a wave file")})
+        pcm_long = await client.post(
+            "/predict", json={"audio": {"array": [0.0] * 8001, "sampling_rate": 8000}}
+        )
+        int16 = await client.post("/predict", json={"inputs": [{"array": [0, 1200], "sampling_rate": 8000}]})
+        no_rate = await client.post("/predict", json={"audio": {"array": [0.0, 0.1]}})
+        not_b64 = await client.post("/predict", json={"audio": "data:audio/wav;base64,%%%"})
+        number = await client.post("/predict", json={"inputs": [3]})
+        csv = await client.post("/predict", content=b"a,b\n1,2\n", headers={"content-type": "text/csv"})
+        fine = await client.post("/predict", content=wav(440, 0.5), headers={"content-type": "audio/x-wav"})
+    for response in (long, liar, pcm_long):
+        assert response.status_code == 413, response.text
+        assert "(limits.max_audio_seconds): send a shorter clip" in response.json()["error"]["message"]
+    assert long.json()["error"]["message"].startswith("form field 'clip': the audio is 1.5 s long")
+    assert liar.json()["error"]["message"].startswith("body: the audio is 30.0 s long; ")
+    assert pcm_long.json()["error"]["message"].startswith("body.audio: the audio is 1.0 s long")
+    messages = [
+        (garbage, "form field 'clip': not decodable audio"),
+        (int16, "body.inputs[0]: samples must lie in [-1, 1], got a peak of 1200"),
+        (
+            no_rate,
+            'body.audio: raw audio for input \'audio\' is {"array": [floats in -1..1], "sampling_rate"',
+        ),
+        (not_b64, "body.audio: not base64 (nor a data: URI)"),
+        (
+            number,
+            "body.inputs[0]: input 'audio' takes audio as a file upload, a base64 string or a data: URI, "
+            'or raw PCM as {"array": [...], "sampling_rate": HZ}, got int',
+        ),
+    ]
+    for response, message in messages:
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["code"] == "invalid_input"
+        assert response.json()["error"]["message"].startswith(message)
+    assert csv.status_code == 415
+    assert "image/* or audio/*" in csv.json()["error"]["message"]
+    assert fine.status_code == 200
+    _clip_facts(fine.json()["result"][0])
+
+
+async def test_body_audio_on_a_model_without_audio_is_refused() -> None:
+    async with serving("ImageInfo") as client:
+        response = await client.post("/predict", json={"audio": base64.b64encode(wav()).decode()})
+    assert response.status_code == 422
+    assert (
+        response.json()["error"]["message"]
+        == 'body.audio: this model takes no audio; send "text" or "inputs"'
+    )

@@ -9,17 +9,15 @@ from typing import Any
 
 import httpx
 import numpy as np
-import orjson
 import pytest
 
 from berth.errors import MalformedRequest, ModelError
-from berth.runtimes import TensorSpec, build_runtime
+from berth.runtimes import TensorSpec
 from berth.worker.app import create_app
 from berth.worker.protocols.v2_outputs import classify, output_tensors
 from berth.worker.protocols.v2_types import OutputTensor
 from berth.worker.service import ModelService
-from tests.tiny_models import make_spec, predictor_model
-from tests.unit.worker.conftest import CharRuntime
+from tests.unit.worker.conftest import CharRuntime, binary_body, serve_predictor, split_response
 from tests.unit.worker.conftest import make_spec as chars_spec
 
 pytestmark = pytest.mark.anyio
@@ -31,28 +29,15 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-async def _serve(target: str) -> AsyncIterator[httpx.AsyncClient]:
-    spec = make_spec(target, name="m")
-    runtime = build_runtime(predictor_model(target), spec)
-    runtime.load()
-    service = ModelService(spec, runtime, [ThreadPoolExecutor(max_workers=1)])
-    service.start()
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_app(service, None)), base_url="http://w"
-    ) as client:
-        yield client
-    await service.drain()
-
-
 @pytest.fixture
 async def rows() -> AsyncIterator[httpx.AsyncClient]:
-    async for client in _serve("tests.predictors:RowStats"):
+    async for client in serve_predictor("tests.predictors:RowStats"):
         yield client
 
 
 @pytest.fixture
 async def pairs() -> AsyncIterator[httpx.AsyncClient]:
-    async for client in _serve("tests.predictors:PairJoiner"):
+    async for client in serve_predictor("tests.predictors:PairJoiner"):
         yield client
 
 
@@ -72,16 +57,6 @@ async def chars() -> AsyncIterator[httpx.AsyncClient]:
 
 def _features(array: np.ndarray, **tensor: Any) -> dict[str, Any]:
     return {"name": "features", "datatype": "FP32", "shape": list(array.shape), **tensor}
-
-
-def _binary_body(header: dict[str, Any], *blobs: bytes) -> tuple[bytes, dict[str, str]]:
-    json_header = orjson.dumps(header)
-    return json_header + b"".join(blobs), {"Inference-Header-Content-Length": str(len(json_header))}
-
-
-def _split_response(response: httpx.Response) -> tuple[dict[str, Any], bytes]:
-    length = int(response.headers["inference-header-content-length"])
-    return orjson.loads(response.content[:length]), response.content[length:]
 
 
 async def test_metadata_reports_the_declared_signature(rows: httpx.AsyncClient) -> None:
@@ -125,11 +100,11 @@ async def test_binary_in_and_out_as_tritonclient_sends_them(rows: httpx.AsyncCli
         "inputs": [_features(ROWS, parameters={"binary_data_size": ROWS.nbytes})],
         "outputs": [{"name": "sum", "parameters": {"binary_data": True}}, {"name": "scaled"}],
     }
-    content, headers = _binary_body(header, ROWS.tobytes())
+    content, headers = binary_body(header, ROWS.tobytes())
     response = await rows.post("/v2/models/m/infer", content=content, headers=headers)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/octet-stream"
-    json_header, data = _split_response(response)
+    json_header, data = split_response(response)
     total, scaled = json_header["outputs"]
     assert total["parameters"] == {"binary_data_size": 8}
     assert "data" not in total
@@ -169,7 +144,7 @@ async def test_bad_tensors_name_the_tensor_and_what_was_expected(
 
 async def test_binary_bodies_that_do_not_add_up_are_400(rows: httpx.AsyncClient) -> None:
     header = {"inputs": [_features(ROWS, parameters={"binary_data_size": ROWS.nbytes})]}
-    content, headers = _binary_body(header, ROWS.tobytes()[:-4])
+    content, headers = binary_body(header, ROWS.tobytes()[:-4])
     short = await rows.post("/v2/models/m/infer", content=content, headers=headers)
     assert short.status_code == 400
     assert "add up to more than the 28 bytes" in short.json()["error"]
@@ -199,12 +174,12 @@ async def test_several_named_inputs_make_one_dict_per_row(pairs: httpx.AsyncClie
         "shape": [2],
         "parameters": {"binary_data_size": len(right_raw)},
     }
-    content, headers = _binary_body(
+    content, headers = binary_body(
         {"inputs": [left, right], "parameters": {"binary_data_output": True}}, right_raw
     )
     response = await pairs.post("/v2/models/m/infer", content=content, headers=headers)
     assert response.status_code == 200, response.text
-    json_header, data = _split_response(response)
+    json_header, data = split_response(response)
     [joined] = json_header["outputs"]
     assert joined["parameters"]["binary_data_size"] == len(data)
     assert data == b"".join(struct.pack("<I", len(s)) + s for s in (b"good morning", b"bad night"))
@@ -223,7 +198,7 @@ async def test_protocol_parameters_never_reach_a_model_that_takes_none(chars: ht
     }
     response = await chars.post("/v2/models/chars/infer", json=request)
     assert response.status_code == 200, response.text
-    json_header, data = _split_response(response)
+    json_header, data = split_response(response)
     assert json_header["outputs"][0]["shape"] == [2, 3]
     assert np.array_equal(np.frombuffer(data, "<f4").reshape(2, 3), [[2, 1, 1], [3, 1, 1]])
     assert chars.runtime.batches == [["ab", "cde"]]  # type: ignore[attr-defined]

@@ -1,9 +1,10 @@
-"""`POST /predict`: berth's own shape, `{"text": ...}`, `{"image": ...}` or `{"inputs": [...]}`, or files.
+"""`POST /predict`: berth's own shape, `{"text": ...}`, `{"image": ...}`, `{"audio": ...}` or
+`{"inputs": [...]}`, or files.
 
 A JSON body takes the path it always had: pydantic straight from the bytes, no other parsing. Other
-bodies (multipart uploads, a raw image) and inputs the predictor declares as images or files are
-read in `predict_inputs`; whether the answer is JSON or a binary output's raw bytes is decided in
-`predict_outputs`, from `Accept` and `?format=`.
+bodies (multipart uploads, a raw image or clip) and inputs the predictor declares as images, audio
+or files are read in `predict_inputs`; whether the answer is JSON or a binary output's raw bytes is
+decided in `predict_outputs`, from `Accept` and `?format=`.
 """
 
 from __future__ import annotations
@@ -28,24 +29,26 @@ class PredictRequest(BaseModel):
 
     text: str | None = None
     image: str | None = None  # base64 or a data: URI, for a model that takes an image
+    audio: str | dict[str, Any] | None = None  # base64, a data: URI or {"array", "sampling_rate"} PCM
     inputs: list[Any] | None = Field(default=None, min_length=1)
     parameters: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_of(self) -> PredictRequest:
-        if (self.text is not None) + (self.image is not None) + (self.inputs is not None) != 1:
-            raise ValueError('send exactly one of "text" (one input), "image" or "inputs" (a list)')
+        given = (self.text, self.image, self.audio, self.inputs)
+        if sum(value is not None for value in given) != 1:
+            raise ValueError('send exactly one of "text" (one input), "image", "audio" or "inputs" (a list)')
         return self
 
 
 def predict_endpoint(service: ModelService) -> Endpoint:
     limits = service.spec.limits
-    binary = BinaryInputs.of(service.runtime.signature(), limits.max_image_pixels)
+    binary = BinaryInputs.of(service.runtime.signature(), limits)
 
-    async def predict(request: Request) -> Response:
-        started = time.perf_counter()
+    async def inputs(request: Request) -> tuple[list[Any], str, bool, dict[str, Any]]:
+        """The request's items (decoded where the model takes images, audio or files), for messages the
+        field they came from and whether it is a list, and the request parameters."""
         raw = await read_body(request, limits.max_request_bytes)
-        wanted = negotiate(request.headers.get("accept"), request.scope["query_string"])
         content_type = request.headers.get("content-type")
         fields: list[str] | None = None
         # NOTE: JSON is told apart with one header lookup: text requests pay nothing for files.
@@ -65,6 +68,18 @@ def predict_endpoint(service: ModelService) -> Endpoint:
             if fields is None:
                 fields = [f"{field}[{i}]" for i in range(len(items))] if indexed else [field]
             items = await binary.decode(items, fields)
+        return items, field, indexed, params
+
+    async def predict(request: Request) -> Response:
+        started = time.perf_counter()
+        wanted = negotiate(request.headers.get("accept"), request.scope["query_string"])
+        if binary is None:
+            items, field, indexed, params = await inputs(request)
+        else:
+            # NOTE: from the first byte: an upload's body and its decoding take longer than the batcher's
+            # arrival gap, and a batch collected meanwhile waits for this request (batcher.preparing).
+            with service.batcher.preparing(1):
+                items, field, indexed, params = await inputs(request)
         checked = service.check_inputs(items, field, indexed=indexed)
         result = await service.predict(checked, params)
         elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
@@ -91,6 +106,10 @@ def _json_inputs(body: PredictRequest, binary: BinaryInputs | None) -> tuple[lis
         return body.inputs, "body.inputs", True
     if body.text is not None:
         return [body.text], "body.text", False
+    if body.audio is not None:
+        if binary is None or not binary.takes_audio:
+            raise InvalidInput('body.audio: this model takes no audio; send "text" or "inputs"')
+        return [body.audio], "body.audio", False
     if binary is None or not binary.takes_image:
         raise InvalidInput('body.image: this model takes no image; send "text" or "inputs"')
     return [body.image], "body.image", False

@@ -2,14 +2,16 @@
 
 A body whose `Content-Type` is JSON (or none, or what `curl -d` sends) keeps the path it always had in
 `predict.py`. Any other body is read here: `multipart/form-data` is one item per file field (its
-`bytes`), a raw `application/octet-stream` or `image/*` body is one item, and anything else is a 415
-listing what is accepted. Starlette's parser reads the multipart form, from the body already read
+`bytes`), a raw `application/octet-stream`, `image/*` or `audio/*` body is one item, and anything else
+is a 415 listing what is accepted. Starlette's parser reads the multipart form, from the body already read
 under `limits.max_request_bytes`, so the 413 is the same as for JSON.
 
-Then, for a predictor that declares `BYTES` inputs with content `image` or `file`
+Then, for a predictor that declares `BYTES` inputs with content `image`, `audio` or `file`
 (`berth.runtimes.TensorSpec.content`), each such input becomes what it asked for: a base64 string or
-a `data:` URI from JSON is decoded to bytes, and an image is decoded by Pillow in a thread
-(`berth.worker.images`) so the event loop keeps serving.
+a `data:` URI from JSON is decoded to bytes, an image is decoded by Pillow (`berth.worker.images`) and
+audio by libsndfile (`berth.worker.audio`), each in a thread so the event loop keeps serving. An audio
+input also takes raw PCM in JSON, `{"array": [floats], "sampling_rate": 16000}`, the dict transformers'
+audio pipelines take.
 """
 
 from __future__ import annotations
@@ -27,13 +29,18 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 
 from berth.errors import InvalidInput, MalformedRequest, UnsupportedMediaType
 from berth.runtimes.base import Signature, TensorSpec
+from berth.spec import Limits
+from berth.worker.audio import decode_audio, pcm_audio
+from berth.worker.decoding import off_loop
 from berth.worker.images import decode_image
 
 # NOTE: `curl -d '{...}'` labels its JSON `application/x-www-form-urlencoded`, and clients that send
 # bytes as they are may say `text/plain`; both were always read as JSON and still are.
 JSON_MEDIA_TYPES = frozenset({"application/json", "application/x-www-form-urlencoded", "text/plain"})
-ACCEPTED = "application/json, multipart/form-data, application/octet-stream or image/*"
-BINARY_CONTENT = ("image", "file")
+ACCEPTED = "application/json, multipart/form-data, application/octet-stream, image/* or audio/*"
+BINARY_CONTENT = ("image", "audio", "file")
+PCM_KEYS = ("array", "raw")  # the samples' key in a PCM dict: transformers' pipelines take either
+_ARTICLED = {"image": "an image", "audio": "audio", "file": "a file"}
 
 
 @dataclass
@@ -54,7 +61,7 @@ async def read_upload(headers: Headers, media: str, body: bytes) -> Upload:
     """The items of a multipart or raw body; a 415 for a `Content-Type` that is neither."""
     if media == "multipart/form-data":
         return await _multipart(headers, body)
-    if media == "application/octet-stream" or media.startswith("image/"):
+    if media == "application/octet-stream" or media.startswith(("image/", "audio/")):
         return Upload([body], ["body"])
     raise UnsupportedMediaType(f"Content-Type {media!r} is not accepted here; send {ACCEPTED}")
 
@@ -98,25 +105,29 @@ def _parameters(value: str) -> dict[str, Any]:
 
 
 class BinaryInputs:
-    """A signature's image and file inputs, and how to turn a request's value into what each takes."""
+    """A signature's image, audio and file inputs, and how to turn a request's value into what each takes."""
 
-    def __init__(self, declared: tuple[TensorSpec, ...], max_pixels: int) -> None:
+    def __init__(self, declared: tuple[TensorSpec, ...], limits: Limits) -> None:
         self.tensors = {tensor.name: tensor for tensor in declared if tensor.content in BINARY_CONTENT}
         self.single = declared[0] if len(declared) == 1 else None  # its items are bare values
-        self.max_pixels = max_pixels
+        self.limits = limits
 
     @classmethod
-    def of(cls, signature: Signature, max_pixels: int) -> BinaryInputs | None:
-        """None when the model takes no image or file input: its requests skip this step entirely."""
-        found = cls(signature.inputs, max_pixels)
+    def of(cls, signature: Signature, limits: Limits) -> BinaryInputs | None:
+        """None when the model takes no image, audio or file input: its requests skip this step entirely."""
+        found = cls(signature.inputs, limits)
         return found if found.tensors else None
 
     @property
     def takes_image(self) -> bool:
         return any(tensor.content == "image" for tensor in self.tensors.values())
 
+    @property
+    def takes_audio(self) -> bool:
+        return any(tensor.content == "audio" for tensor in self.tensors.values())
+
     async def decode(self, items: list[Any], fields: list[str]) -> list[Any]:
-        """Each item with its image and file values decoded; every image in its own thread at once."""
+        """Each item with its image, audio and file values decoded, each image or clip in its own thread."""
         if len(items) == 1:
             return [await self._item(items[0], fields[0])]
         return list(await asyncio.gather(*(self._item(i, f) for i, f in zip(items, fields, strict=True))))
@@ -139,18 +150,35 @@ class BinaryInputs:
         return decoded
 
     async def _value(self, value: Any, tensor: TensorSpec, where: str) -> Any:
+        if tensor.content == "audio" and isinstance(value, dict):
+            return await self._pcm(value, tensor, where)
         if isinstance(value, str):
             data = from_base64(value, where)
         elif isinstance(value, bytes):
             data = value
         else:
+            pcm = ', or raw PCM as {"array": [...], "sampling_rate": HZ}' if tensor.content == "audio" else ""
             raise InvalidInput(
-                f"{where}: input {tensor.name!r} takes an {tensor.content} as a file upload, a base64 "
-                f"string or a data: URI, got {type(value).__name__}"
+                f"{where}: input {tensor.name!r} takes {_ARTICLED[str(tensor.content)]} as a file upload, "
+                f"a base64 string or a data: URI{pcm}, got {type(value).__name__}"
             )
+        if tensor.content == "audio":
+            seconds = self.limits.max_audio_seconds
+            return await off_loop(decode_audio, data, where, seconds, tensor.sample_rate)
         if tensor.content != "image":
             return data
-        return await asyncio.to_thread(decode_image, data, where, self.max_pixels, tensor.image_mode)
+        return await off_loop(decode_image, data, where, self.limits.max_image_pixels, tensor.image_mode)
+
+    async def _pcm(self, value: dict[str, Any], tensor: TensorSpec, where: str) -> Any:
+        keys = [key for key in PCM_KEYS if key in value]
+        if len(keys) != 1 or "sampling_rate" not in value or len(value) != 2:
+            raise InvalidInput(
+                f'{where}: raw audio for input {tensor.name!r} is {{"array": [floats in -1..1], '
+                f'"sampling_rate": HZ}}, got the keys {sorted(value)}'
+            )
+        seconds = self.limits.max_audio_seconds
+        samples, rate = value[keys[0]], value["sampling_rate"]
+        return await off_loop(pcm_audio, samples, rate, where, seconds, tensor.sample_rate)
 
 
 def from_base64(text: str, where: str) -> bytes:

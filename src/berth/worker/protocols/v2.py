@@ -23,6 +23,7 @@ from berth.runtimes.base import TensorSpec
 from berth.worker.http import JSON_OPTIONS, Guard, json_response, parse_body
 from berth.worker.protocols.v2_binary import BINARY_MEDIA_TYPE, HEADER_LENGTH, split_body
 from berth.worker.protocols.v2_inputs import input_arrays, model_inputs
+from berth.worker.protocols.v2_media import MEDIA_CONTENT
 from berth.worker.protocols.v2_outputs import output_tensors, pick, render
 from berth.worker.protocols.v2_types import OutputRequest, V2InferRequest
 from berth.worker.service import ModelService
@@ -86,7 +87,12 @@ def v2_routes(service: ModelService, guard: Guard) -> list[Route]:
             if body.outputs is None
             else [OutputRequest.parse(o, i, binary_default) for i, o in enumerate(body.outputs)]
         )
-        items = model_inputs(body.inputs, input_arrays(body, binary), signature.inputs)
+        arrays = input_arrays(body, binary)
+        if any(tensor.content in MEDIA_CONTENT for tensor in signature.inputs):
+            with service.batcher.preparing(arrays[0].shape[0] if arrays and arrays[0].ndim else 1):
+                items = await model_inputs(body.inputs, arrays, signature.inputs, service.spec.limits)
+        else:
+            items = await model_inputs(body.inputs, arrays, signature.inputs, service.spec.limits)
         items = service.check_inputs(items, "row")
         results = await service.predict(items, body.model_parameters())
         outputs = pick(output_tensors(results, signature.outputs), requested)
@@ -125,4 +131,21 @@ def v2_routes(service: ModelService, guard: Guard) -> list[Route]:
 
 def _describe(tensor: TensorSpec) -> dict[str, Any]:
     # NOTE: the first dimension is always the batch, reported as -1 whatever a runtime wrote there.
-    return {"name": tensor.name, "datatype": tensor.datatype, "shape": [-1, *tensor.shape[1:]]}
+    described: dict[str, Any] = {
+        "name": tensor.name,
+        "datatype": tensor.datatype,
+        "shape": [-1, *tensor.shape[1:]],
+    }
+    # NOTE: V2 metadata tensors may carry `parameters`; there a BYTES tensor says what it holds.
+    parameters = {
+        key: value
+        for key, value in (
+            ("content", tensor.content),
+            ("media_type", tensor.media_type),
+            ("sample_rate", tensor.sample_rate if tensor.content == "audio" else None),
+        )
+        if value is not None
+    }
+    if parameters and tensor.datatype == "BYTES":
+        described["parameters"] = parameters
+    return described

@@ -4,12 +4,15 @@ A `[N, ...]` tensor is N items of shape `[...]`. With several inputs, item i is 
 each, as a dict keyed by input name; a runtime with one input gets the bare row. A numeric row is a
 numpy array (a numpy scalar for a `[N]` tensor); a BYTES row is a string, or nested lists of them.
 
-NOTE: BYTES elements reach the model as UTF-8 text, whether they came as JSON strings or as binary
-data: every BYTES input berth's runtimes declare today is text.
+NOTE: a BYTES element reaches the model as UTF-8 text, whether it came as a JSON string or as binary
+data, unless its input declares content `image`, `audio` or `file`: then it is that file, decoded
+as `/predict` decodes one (a PIL image, an `Audio`, bytes), and an image input also takes `UINT8`
+pixels and an audio input `FP32` samples (`v2_media`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 from typing import Any
 
@@ -17,7 +20,9 @@ import numpy as np
 
 from berth.errors import InvalidInput
 from berth.runtimes.base import V2_DATATYPES, TensorSpec
+from berth.spec import Limits
 from berth.worker.protocols.v2_binary import decode_tensor, slice_binary
+from berth.worker.protocols.v2_media import MEDIA_CONTENT, check_media, media_values
 from berth.worker.protocols.v2_types import V2InferRequest, V2Tensor, binary_data_size
 
 Array = np.ndarray[Any, Any]
@@ -33,7 +38,9 @@ def input_arrays(body: V2InferRequest, binary: bytes) -> list[Array]:
     ]
 
 
-def model_inputs(tensors: list[V2Tensor], arrays: list[Array], declared: tuple[TensorSpec, ...]) -> list[Any]:
+async def model_inputs(
+    tensors: list[V2Tensor], arrays: list[Array], declared: tuple[TensorSpec, ...], limits: Limits
+) -> list[Any]:
     """The items to predict on, one per row, after checking names, datatypes and shapes."""
     seen: dict[str, int] = {}
     for index, tensor in enumerate(tensors):
@@ -50,7 +57,12 @@ def model_inputs(tensors: list[V2Tensor], arrays: list[Array], declared: tuple[T
         raise InvalidInput(f"body.inputs: every input needs the same first (batch) dimension; got {sizes}")
     if batch == {0}:
         raise InvalidInput("body.inputs[0].shape: send at least one row (the first dimension is the batch)")
-    columns = [_rows(array) for array in arrays]
+    specs = {spec.name: spec for spec in declared}
+    values = [
+        _values(t, a, specs.get(t.name), limits, i)
+        for i, (t, a) in enumerate(zip(tensors, arrays, strict=True))
+    ]
+    columns = [_rows(array) for array in await asyncio.gather(*values)]
     if len(columns) == 1:
         return columns[0]
     names = [tensor.name for tensor in tensors]
@@ -70,6 +82,9 @@ def _check_against(tensors: list[V2Tensor], seen: dict[str, int], declared: tupl
             raise InvalidInput(f"body.inputs: input {spec.name!r} is missing; this model takes {takes}")
         index = seen[spec.name]
         tensor = tensors[index]
+        if spec.content in MEDIA_CONTENT:
+            check_media(tensor, spec, index)
+            continue
         if tensor.datatype != spec.datatype:
             raise InvalidInput(
                 f"body.inputs[{index}].datatype: input {spec.name!r} takes {spec.datatype}, "
@@ -94,8 +109,7 @@ def _array(tensor: V2Tensor, index: int, piece: bytes | None) -> Array:
     if any(dim < 0 for dim in tensor.shape):
         raise InvalidInput(f"{where}.shape: a request's shape has no -1, got {tensor.shape}")
     if piece is not None:
-        array = decode_tensor(tensor.name, tensor.datatype, tensor.shape, piece)
-        return _as_text(array, where) if tensor.datatype == "BYTES" else array
+        return decode_tensor(tensor.name, tensor.datatype, tensor.shape, piece)  # BYTES: bytes elements
     if tensor.data is None:
         raise InvalidInput(f"{where}.data: input {tensor.name!r} has no data (nor a binary_data_size)")
     data = _flatten(tensor.data)
@@ -131,9 +145,19 @@ def _numeric(data: list[Any], tensor: V2Tensor, where: str) -> Array:
         raise InvalidInput(f"{where}.data: not {tensor.datatype}: {exc}") from None
 
 
+async def _values(
+    tensor: V2Tensor, array: Array, spec: TensorSpec | None, limits: Limits, index: int
+) -> Array:
+    if spec is not None and spec.content in MEDIA_CONTENT:
+        return await media_values(tensor, array, spec, limits, index)
+    return _as_text(array, f"body.inputs[{index}]") if tensor.datatype == "BYTES" else array
+
+
 def _as_text(array: Array, where: str) -> Array:
     flat = array.ravel()
     for position, element in enumerate(flat):
+        if isinstance(element, str):  # from JSON
+            continue
         try:
             flat[position] = element.decode("utf-8")
         except UnicodeDecodeError:
