@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 from urllib.parse import quote
 
 import httpx
@@ -38,6 +38,7 @@ from berth.api.types import (
 from berth.errors import (
     BerthError,
     ControlPlaneUnavailable,
+    InvalidInput,
     NotFound,
     RequestTimeout,
     Unauthorized,
@@ -45,6 +46,7 @@ from berth.errors import (
     error_from_body,
 )
 from berth.sourcekind import absolute_source, default_name
+from berth.uploads import OCTET_STREAM, Files, multipart_files
 
 if TYPE_CHECKING:
     from berth.api.types import SystemInfo
@@ -116,6 +118,13 @@ def request_body(inputs: Any) -> Any:
     if isinstance(inputs, list | tuple):
         return {"inputs": list(inputs)}
     return inputs
+
+
+class RawAnswer(NamedTuple):
+    """A binary answer as the model made it: its bytes and their media type (e.g. `model/gltf-binary`)."""
+
+    data: bytes
+    media_type: str
 
 
 def _failure(name: str, message: StateMessage, code: str | None) -> BerthError:
@@ -352,13 +361,46 @@ class Client:
         """Stop a deployment and forget it. `Client().remove("minilm")`"""
         self._request("DELETE", self._name(name))
 
-    def predict(self, name: str, inputs: Any) -> Any:
+    def predict(self, name: str, inputs: Any = None, *, file: Files | None = None) -> Any:
         """Call a deployment through the control plane's proxy and return its JSON answer.
+
+        `inputs` is text, a list (one input each) or a full `/predict` body; or send `file`: a path,
+        bytes or a binary file object, or a list of them (one input each), uploaded as
+        multipart/form-data. A binary output comes back inside the JSON as
+        `{"data": base64, "media_type"}`; `predict_raw` returns its bytes instead.
 
         >>> Client().predict("minilm", "I love this product!")["status"]   # doctest: +SKIP
         'success'
+        >>> Client().predict("vit", file="cat.jpg")["result"][0]          # doctest: +SKIP
+        [{'label': 'tabby', 'score': 0.93}]
         """
-        return self._request("POST", f"{self._name(name)}/inference", json=request_body(inputs)).json()
+        return self._predict(name, inputs, file).json()
+
+    def predict_raw(self, name: str, inputs: Any = None, *, file: Files | None = None) -> RawAnswer:
+        """Call a deployment whose output is binary; return its raw bytes and media type.
+
+        Takes what `predict` takes; asks with `?format=raw`, so a model whose answer is not one
+        binary output raises `NotAcceptable` saying what it can answer.
+
+        >>> mesh, media_type = Client().predict_raw("chair3d", file="chair.png")   # doctest: +SKIP
+        >>> media_type, Path("chair.glb").write_bytes(mesh)                       # doctest: +SKIP
+        ('model/gltf-binary', 48213)
+        """
+        response = self._predict(name, inputs, file, params={"format": "raw"})
+        media_type = response.headers.get("content-type", OCTET_STREAM)
+        return RawAnswer(response.content, media_type)
+
+    def _predict(
+        self, name: str, inputs: Any, file: Files | None, params: dict[str, str] | None = None
+    ) -> httpx.Response:
+        path = f"{self._name(name)}/inference"
+        if file is None:
+            if inputs is None:
+                raise InvalidInput("nothing to predict on: give inputs (text, a list or a body) or file=...")
+            return self._request("POST", path, json=request_body(inputs), params=params)
+        if inputs is not None:
+            raise InvalidInput("give inputs or file=..., not both: files are sent alone, one input each")
+        return self._request("POST", path, files=multipart_files(file), params=params)
 
     def events(self, name: str, after: int = 0) -> list[EventRecord]:
         """A deployment's stored progress events, oldest first. `Client().events("minilm")[-1].stage`"""
@@ -435,4 +477,13 @@ class Client:
         self._request("DELETE", f"{API}/models/{quote(model_id, safe='/')}")
 
 
-__all__ = ["Client", "ControlPlaneUnavailable", "Message", "absolute_source", "build_spec", "derive_name"]
+__all__ = [
+    "Client",
+    "ControlPlaneUnavailable",
+    "Files",
+    "Message",
+    "RawAnswer",
+    "absolute_source",
+    "build_spec",
+    "derive_name",
+]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,7 +12,9 @@ import numpy as np
 import orjson
 import pytest
 
-from tests.integration.conftest import REPO, WorkerProcess, serve_worker
+from berth.api.types import SignaturePublic
+from berth.control.usage import usage_examples
+from tests.integration.conftest import WorkerProcess, serve_worker
 
 httpclient = pytest.importorskip("tritonclient.http")
 triton_utils = pytest.importorskip("tritonclient.utils")
@@ -51,8 +51,8 @@ def _text_input(binary: bool) -> httpclient.InferInput:
     return text
 
 
-def test_the_web_uis_example_binary_by_default_gives_the_predict_embedding(minilm: WorkerProcess) -> None:
-    # The deployment page's "tritonclient (V2)" example: binary input, and no outputs named, so
+def test_binary_by_default_gives_the_predict_embedding(minilm: WorkerProcess) -> None:
+    # As the usage examples' tritonclient call makes it: binary input, and no outputs named, so
     # tritonclient asks for every output as binary data (`binary_data_output: true`).
     result = _client(minilm).infer("minilm", [_text_input(binary=True)])
     [output] = result.get_response()["outputs"]
@@ -63,27 +63,12 @@ def test_the_web_uis_example_binary_by_default_gives_the_predict_embedding(minil
     assert np.allclose(embedding[0], _predict_embedding(minilm, TEXT), atol=1e-5)
 
 
-def test_the_example_the_web_ui_shows_runs(minilm: WorkerProcess) -> None:
-    # The very code the deployment page shows, built from web/src/lib/examples.ts, run as a user would.
-    esbuild = REPO / "web" / "node_modules" / ".bin" / "esbuild"
-    if not esbuild.exists() or shutil.which("node") is None:
-        pytest.skip(
-            "the web UI's packages are not installed (npm ci in web/), so its example cannot be built"
-        )
-    bundled = subprocess.run(
-        [str(esbuild), "web/src/lib/examples.ts", "--format=cjs", "--log-level=error"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    call = f"tritonExample({json.dumps('minilm')}, {json.dumps(minilm.url)}, false)"
-    code = subprocess.run(
-        ["node", "-e", f"{bundled}\nprocess.stdout.write(module.exports.{call});"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+def test_the_deployments_tritonclient_example_runs(minilm: WorkerProcess) -> None:
+    # The very code the deployment's usage examples show (berth.control.usage), from the signature
+    # the worker reports when ready, run as a user would.
+    ready = httpx.get(f"{minilm.url}/health/ready", timeout=10).json()
+    signature = SignaturePublic.model_validate(ready["signature"])
+    code = usage_examples("minilm", minilm.url, ready["task"], False, signature)["tritonclient"]
     assert "/v2/models/minilm/infer" in code
     ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert ran.returncode == 0, ran.stderr

@@ -84,7 +84,8 @@ class DeploymentPublic(BaseModel):
     last_error_code: str | None = None  # the error's machine code (berth.errors), e.g. "model_not_found"
     created_at: datetime
     updated_at: datetime
-    # Filled once ready: ready-to-paste calls, keyed "curl", "python", "openai".
+    # Filled once ready: ready-to-paste calls, keyed "curl", "python", "openai" (where the task has an
+    # OpenAI route) and "tritonclient", in that order, written from the signature.
     usage: dict[str, str] | None = None
     # Filled once ready, from the worker: the model's inputs and outputs.
     signature: SignaturePublic | None = None

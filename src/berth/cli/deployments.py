@@ -6,7 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from berth.cli.common import client, parse_input, print_json
+from berth.cli.common import client, parse_input, predict_raw, print_json, read_files, write_output
+from berth.errors import InvalidInput
 
 NameArg = Annotated[str, typer.Argument(help="The deployment's name.", show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -86,17 +87,58 @@ def logs(
 def predict(
     name: NameArg,
     text: Annotated[
-        str,
+        str | None,
         typer.Argument(
             metavar="INPUT",
             help="Text, a JSON object/array (sent as is / as inputs), or @file.json.",
             show_default=False,
         ),
-    ],
+    ] = None,
+    files: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--file",
+            metavar="F",
+            help="A file to send as one input (- reads stdin); repeat for several.",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="OUT",
+            help="Write a binary answer's raw bytes to OUT (- for stdout).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Call a deployment through the control plane and print its JSON answer."""
+    """Call a deployment through the control plane and print its JSON answer.
+
+    INPUT is text, a JSON object or array, or @file.json.
+    --file F sends a file instead (a path, or - for stdin), one input per --file, as multipart/form-data.
+    A binary output (an image, a mesh) is printed inside the JSON as base64.
+    -o OUT writes that output's raw bytes to OUT (- for stdout) and says how many of which media type.
+
+    Examples:
+      berth predict minilm "I love this"
+      berth predict vit --file cat.jpg
+      cat cat.jpg | berth predict vit --file -
+      berth predict chair3d --file chair.png -o chair.glb
+    """
+    if files and text is not None:
+        raise InvalidInput("give INPUT or --file, not both: files are sent alone, one input each")
+    if not files and text is None:
+        raise InvalidInput("nothing to send: give INPUT (text, JSON or @file.json) or --file F")
+    inputs = parse_input(text) if text is not None else None
+    upload = read_files(files) if files else None
     with client() as berth:
-        print_json(berth.predict(name, parse_input(text)))
+        if output is None:
+            print_json(berth.predict(name, inputs, file=upload))
+            return
+        data, media_type = predict_raw(berth, name, inputs, upload)
+    write_output(output, data, media_type)
 
 
 def start(name: NameArg) -> None:

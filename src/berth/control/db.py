@@ -44,6 +44,8 @@ class DeploymentRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     last_error_code: Mapped[str | None] = mapped_column(String(40), default=None)
     usage: Mapped[dict[str, str] | None] = mapped_column(JSON, default=None)
+    # the worker's signature (berth.api.types.SignaturePublic as JSON), recorded once ready
+    signature: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -12,8 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
-from berth.api.types import DeploymentPublic, DeploymentState, DesiredState
+from pydantic import ValidationError
+
+from berth.api.types import DeploymentPublic, DeploymentState, DesiredState, SignaturePublic
 from berth.control.bus import Bus
 from berth.control.registry import Registry
 from berth.control.supervisor import (
@@ -147,13 +150,15 @@ class Deployer:
                 replicas += await asyncio.gather(*(self._launch(spec, i) for i in range(1, spec.replicas)))
             endpoint = f"http://{self.supervisor.connect_host}:{replicas[0].port}"
             info = await self.supervisor.ready_info(replicas[0].port) or {}
+            signature = _signature(info)
             usage = usage_examples(
-                name, endpoint, str(info.get("task", "")), self.settings.api_key is not None
+                name, endpoint, str(info.get("task", "")), self.settings.api_key is not None, signature
             )
             self.registry.update(
                 name,
                 state=DeploymentState.READY,
                 usage=usage,
+                signature=signature,
                 last_error=None,
                 model_revision=info.get("revision") or revision,
             )
@@ -250,6 +255,15 @@ class Deployer:
     def _emit(self, event: Event) -> None:
         if self.registry.exists(event.deployment):
             self.bus.event(event)
+
+
+def _signature(info: dict[str, Any]) -> SignaturePublic | None:
+    """The signature in a worker's readiness body; None from a worker too old to report one."""
+    try:
+        return SignaturePublic.model_validate(info["signature"])
+    except (KeyError, ValidationError):
+        log.warning("the worker reported no readable signature; its usage examples assume text")
+        return None
 
 
 def _downloading(name: str, progress: float, message: str) -> Event:

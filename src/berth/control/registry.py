@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import create_engine, delete, event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +27,7 @@ from berth.api.types import (
     DesiredState,
     EventRecord,
     ReplicaPublic,
+    SignaturePublic,
 )
 from berth.control.db import DeploymentRow, EventRow, ReplicaRow, utcnow
 from berth.errors import Conflict, NotFound
@@ -106,13 +108,11 @@ class Registry:
             return [_public(row, replicas.get(row.name, []), self.host) for row in rows]
 
     def update(self, name: str, **fields: Any) -> DeploymentPublic:
-        """Set deployment fields (state, desired_state, last_error, model_revision, usage, spec)."""
+        """Set deployment columns (state, usage, signature, spec, ...); a pydantic value is stored as JSON."""
         with self._tx() as session:
             row = _row(session, name)
             for key, value in fields.items():
-                setattr(
-                    row, key, value.model_dump(mode="json") if isinstance(value, DeploymentSpec) else value
-                )
+                setattr(row, key, value.model_dump(mode="json") if isinstance(value, BaseModel) else value)
             row.updated_at = utcnow()
         return self._publish(name)
 
@@ -236,6 +236,7 @@ def _public(row: DeploymentRow, replicas: list[ReplicaRow], host: str) -> Deploy
         created_at=row.created_at,
         updated_at=row.updated_at,
         usage=row.usage,
+        signature=SignaturePublic.model_validate(row.signature) if row.signature is not None else None,
     )
 
 

@@ -14,9 +14,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from berth.api.types import DeploymentState, DesiredState
+from berth.api.types import DeploymentState, DesiredState, SignaturePublic, TensorPublic
 from berth.control.db import Base
-from berth.control.registry import Registry
+from berth.control.registry import MIGRATIONS, Registry
 from berth.errors import Conflict, NotFound
 from berth.events import Event, Stage
 from tests.unit.control.conftest import make_spec
@@ -39,7 +39,7 @@ def test_migrate_is_idempotent_and_stamps_head(registry: Registry, home: Path) -
     registry.create(make_spec("keep"))
     registry.migrate()
     registry.migrate()
-    assert rows(home, "SELECT version_num FROM alembic_version") == [("0001",)]
+    assert rows(home, "SELECT version_num FROM alembic_version") == [("0002",)]
     assert registry.get("keep").name == "keep", "migrating again keeps the data"
     assert set(inspect(registry.engine).get_table_names()) == {
         "alembic_version",
@@ -71,7 +71,46 @@ def test_the_migrated_columns_match_the_models(registry: Registry) -> None:
             assert fk["options"].get("ondelete") == "CASCADE", table.name
 
 
+def test_a_registry_from_before_signatures_upgrades_and_its_rows_have_none(home: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    registry = Registry(f"sqlite:///{home / 'berth.db'}", home)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with registry.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.exec_driver_sql(
+            "INSERT INTO deployments (name, spec, state, desired_state, usage, created_at, updated_at) "
+            f"VALUES ('old', '{make_spec('old').model_dump_json()}', 'ready', 'running', NULL, "
+            "'2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        )
+    registry.migrate()
+    try:
+        old = registry.get("old")
+        assert (old.state, old.signature) == (DeploymentState.READY, None)
+    finally:
+        registry.close()
+
+
 # deployments
+
+
+def test_the_signature_is_stored_and_read_back(registry: Registry) -> None:
+    assert registry.create(make_spec("rows")).signature is None
+    signature = SignaturePublic(
+        inputs=[TensorPublic(name="features", datatype="FP32", shape=[-1, 4])],
+        outputs=[
+            TensorPublic(
+                name="mesh", datatype="BYTES", shape=[-1], content="file", media_type="model/gltf-binary"
+            )
+        ],
+    )
+    assert registry.update("rows", signature=signature).signature == signature
+    assert registry.get("rows").signature == signature
+    [(stored,)] = rows(registry.home, "SELECT signature FROM deployments")
+    assert json.loads(str(stored)) == signature.model_dump(mode="json")
 
 
 def test_create_then_get_and_list(registry: Registry) -> None:

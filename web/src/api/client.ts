@@ -40,7 +40,8 @@ async function errorFrom(response: Response): Promise<ApiError> {
 
 export async function request(path: string, init: RequestInit = {}): Promise<Response> {
   const headers = { ...authHeaders(), ...(init.headers as Record<string, string> | undefined) };
-  if (init.body !== undefined) headers["Content-Type"] = "application/json";
+  // NOTE: only a JSON string is labelled here; a FormData body gets its multipart boundary from fetch.
+  if (typeof init.body === "string") headers["Content-Type"] = "application/json";
   const response = await fetch(path.startsWith("/") ? path : `${API}/${path}`, { ...init, headers });
   if (response.ok) return response;
   const error = await errorFrom(response);
@@ -75,6 +76,19 @@ export const api = {
   action: (name: string, verb: "start" | "stop" | "restart") =>
     json<Deployment>(`deployments/${encodeURIComponent(name)}/${verb}`, post()),
   remove: (name: string) => json<void>(`deployments/${encodeURIComponent(name)}`, { method: "DELETE" }),
-  infer: (name: string, body: unknown) =>
-    json<PredictAnswer>(`deployments/${encodeURIComponent(name)}/inference`, post(body)),
+  infer: (name: string, body: unknown, raw = false) => infer(name, body, raw),
 };
+
+/** An inference answer: the worker's JSON, or with `raw` a binary output's own bytes and media type. */
+export type InferenceAnswer =
+  | { kind: "json"; answer: PredictAnswer }
+  | { kind: "raw"; blob: Blob; mediaType: string };
+
+/** `body` is JSON, or a FormData sent as multipart/form-data; `raw` asks for `?format=raw`. */
+async function infer(name: string, body: unknown, raw: boolean): Promise<InferenceAnswer> {
+  const path = `deployments/${encodeURIComponent(name)}/inference${raw ? "?format=raw" : ""}`;
+  const response = await request(path, body instanceof FormData ? { method: "POST", body } : post(body));
+  const mediaType = (response.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  if (mediaType === "application/json") return { kind: "json", answer: (await response.json()) as PredictAnswer };
+  return { kind: "raw", blob: await response.blob(), mediaType: mediaType || "application/octet-stream" };
+}

@@ -22,6 +22,8 @@ export type CachedModel = Schemas["CachedModel"];
 export type StatsPoint = Schemas["StatsPoint"];
 export type DeploymentStats = Schemas["DeploymentStats"];
 export type SystemInfo = Schemas["SystemInfo"];
+export type Signature = Schemas["SignaturePublic"];
+export type Tensor = Schemas["TensorPublic"];
 
 // NOTE: not in the OpenAPI document: `POST /api/v1/deployments/{name}/inference` passes the worker's
 // own answer through untouched, and its shape depends on the deployment's protocol (docs/protocols.md).

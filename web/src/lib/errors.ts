@@ -19,3 +19,21 @@ export function describeError(error: unknown): string {
       return error.message;
   }
 }
+
+/** A failed inference in plain words: the worker's own sentence, saying which part of the request it was. */
+export function describeInferenceError(error: unknown): string {
+  if (!(error instanceof ApiError)) return describeError(error);
+  switch (error.status) {
+    case 413:
+      return `Too large: ${error.message}`;
+    case 415:
+      return `Not a kind of body this model takes: ${error.message}`;
+    case 406:
+      return `No answer of that kind: ${error.message}`;
+    case 400:
+    case 422:
+      return `The input was not accepted: ${error.message}`;
+    default:
+      return describeError(error);
+  }
+}

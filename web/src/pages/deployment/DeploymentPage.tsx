@@ -69,7 +69,7 @@ export function DeploymentPage({ name }: { name: string }) {
       )}
       {live && d && (
         <div className="columns">
-          <Playground name={name} ready={d.state === "ready"} />
+          <Playground name={name} ready={d.state === "ready"} signature={d.signature} />
           <UsageExamples deployment={d} />
           <StatsCharts name={name} />
           <LogTail name={name} />

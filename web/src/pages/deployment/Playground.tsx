@@ -1,64 +1,94 @@
 import { type FormEvent, useState } from "react";
-import { api } from "../../api/client";
-import type { PredictAnswer } from "../../api/types";
+import { type InferenceAnswer, api } from "../../api/client";
+import type { Signature } from "../../api/types";
 import { ErrorMessage } from "../../components/ErrorMessage";
-import { formatMs } from "../../lib/format";
-import { describeResult, playgroundBody } from "../../lib/result";
+import { FileDrop } from "../../components/FileDrop";
+import { describeInferenceError } from "../../lib/errors";
+import { acceptFor, binaryOutput, describeFileInput, fileBody, fileInput, takesFile } from "../../lib/inputs";
+import { playgroundBody } from "../../lib/result";
+import { PlaygroundAnswer } from "./PlaygroundAnswer";
 
 interface Outcome {
-  answer: PredictAnswer;
+  answer: InferenceAnswer;
   roundTripMs: number;
 }
 
-export function Playground({ name, ready }: { name: string; ready: boolean }) {
+interface Props {
+  name: string;
+  ready: boolean;
+  /** What the model takes and gives; null until the deployment has been ready once. */
+  signature?: Signature | null;
+}
+
+export function Playground({ name, ready, signature }: Props) {
   const [input, setInput] = useState("I love this product!");
+  const [file, setFile] = useState<File | null>(null);
+  const [raw, setRaw] = useState(false);
   const [outcome, setOutcome] = useState<Outcome | null>(null);
-  const [problem, setProblem] = useState<unknown>(null);
+  const [problem, setProblem] = useState<string | null>(null);
   const [sending, setSending] = useState(false);
+  const target = fileInput(signature); // the one input a chosen file goes to, if any
+  const fileOutput = binaryOutput(signature);
 
   const send = async (event: FormEvent) => {
     event.preventDefault();
+    if (target && !file) {
+      setProblem(`Choose or drop ${describeFileInput(target)} first, then press Send.`);
+      return;
+    }
     setSending(true);
     setProblem(null);
+    setOutcome(null); // no earlier answer stays on screen as if it were this one's
     const started = performance.now();
     try {
-      const answer = await api.infer(name, playgroundBody(input));
+      const body = target && file ? fileBody(file, file.name) : playgroundBody(input);
+      const answer = await api.infer(name, body, raw && fileOutput != null);
       setOutcome({ answer, roundTripMs: performance.now() - started });
     } catch (error) {
-      setProblem(error);
-      setOutcome(null);
+      setProblem(describeInferenceError(error));
     } finally {
       setSending(false);
     }
   };
 
-  const summary = outcome ? describeResult(outcome.answer.result) : null;
   return (
     <section className="card" aria-labelledby="playground-title">
       <h2 id="playground-title">Playground</h2>
       <form onSubmit={(event) => void send(event)}>
-        <label htmlFor="playground-input">Input text (or a JSON body such as {'{"inputs": ["a", "b"]}'})</label>
-        <textarea id="playground-input" rows={3} value={input} onChange={(e) => setInput(e.target.value)} />
+        {target ? (
+          <FileDrop
+            id="playground-file"
+            takes={describeFileInput(target)}
+            accept={acceptFor(target)}
+            file={file}
+            onFile={(chosen) => {
+              setFile(chosen);
+              setProblem(null);
+            }}
+          />
+        ) : (
+          <>
+            <label htmlFor="playground-input">Input text (or a JSON body such as {'{"inputs": ["a", "b"]}'})</label>
+            <textarea id="playground-input" rows={3} value={input} onChange={(e) => setInput(e.target.value)} />
+            {signature?.inputs.some(takesFile) && (
+              <p className="hint">An image or file input here takes a base64 string or a data: URI.</p>
+            )}
+          </>
+        )}
+        {fileOutput && (
+          <label className="choice">
+            <input type="checkbox" checked={raw} onChange={(e) => setRaw(e.target.checked)} />
+            {/* NOTE: one text node: in the flex label, separate nodes would lose the spaces between them */}
+            {`Ask for the raw ${fileOutput.media_type ?? fileOutput.content} bytes (?format=raw) instead of JSON`}
+          </label>
+        )}
         <button type="submit" disabled={sending || !ready}>
           {sending ? "Sending…" : "Send"}
         </button>
         {!ready && <p className="hint">The playground works once the deployment is ready.</p>}
       </form>
       <ErrorMessage error={problem} />
-      {outcome && (
-        <div className="playground-result" aria-live="polite">
-          <p>
-            <strong data-testid="latency">
-              {formatMs(outcome.roundTripMs)} round trip
-              {outcome.answer.inference_time_ms != null && `, ${formatMs(outcome.answer.inference_time_ms)} in the worker`}
-            </strong>
-            {summary && <span data-testid="result-summary"> · {summary}</span>}
-          </p>
-          <pre className="json" tabIndex={0} aria-label="Result as JSON" data-testid="result-json">
-            {JSON.stringify(outcome.answer, null, 2)}
-          </pre>
-        </div>
-      )}
+      {outcome && <PlaygroundAnswer name={name} answer={outcome.answer} roundTripMs={outcome.roundTripMs} />}
     </section>
   );
 }

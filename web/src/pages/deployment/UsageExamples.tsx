@@ -1,15 +1,12 @@
 import { useState } from "react";
-import { getApiKey } from "../../api/auth";
 import type { Deployment } from "../../api/types";
 import { CodeBlock } from "../../components/CodeBlock";
-import { tritonExample } from "../../lib/examples";
 
 const TITLES: Record<string, string> = { curl: "curl", python: "Python (berth client)", openai: "OpenAI client", tritonclient: "tritonclient (V2)" };
 
-/** The API's ready-to-paste calls, plus a tritonclient one for the Open Inference Protocol route. */
+/** The control plane's ready-to-paste calls, written from the deployment's signature, in the order it gives. */
 export function UsageExamples({ deployment }: { deployment: Deployment }) {
-  const examples: [string, string][] = Object.entries(deployment.usage ?? {});
-  if (deployment.endpoint) examples.push(["tritonclient", tritonExample(deployment.name, deployment.endpoint, getApiKey() != null)]);
+  const examples = Object.entries(deployment.usage ?? {});
   const [tab, setTab] = useState(0);
   const selected = examples[Math.min(tab, examples.length - 1)];
   return (
