@@ -7,7 +7,7 @@ PIP := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
 
 NPM ?= npm
 
-.PHONY: install ui demo test lint bench clean
+.PHONY: install ui demo test lint bench bench-image clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ test: lint
 
 bench: install
 	bash scripts/bench.sh $(BENCH_ARGS)
+
+# The image case: a ViT classifier served from JPEG uploads against the raw pipeline (needs wrk, not LitServe).
+bench-image: install
+	$(BIN)/python benchmarks/serve_image.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-bench .pytest_cache .mypy_cache .ruff_cache artifacts web/node_modules src/berth/ui

@@ -21,13 +21,19 @@ def request_bodies() -> list[str]:
     return [json.dumps({"text": s}) for s in SENTENCES]
 
 
-def run_wrk(url: str, clients: int, seconds: float) -> tuple[dict[str, Any], CpuWatch]:
-    """One wrk pass: its JSON summary (see wrk_post.lua) and the CPU that wrk and the machine used."""
+def run_wrk(
+    url: str, clients: int, seconds: float, bodies: list[str] | None = None
+) -> tuple[dict[str, Any], CpuWatch]:
+    """One wrk pass: its JSON summary (see wrk_post.lua) and the CPU that wrk and the machine used.
+
+    `bodies` are wrk_post.lua's arguments (`content-type=image/jpeg`, `@file.jpg`, ...); by default the
+    corpus's JSON bodies.
+    """
     # One wrk thread, whatever the concurrency: a single epoll thread drives 64 connections at these
     # rates (a few hundred req/s) using a few percent of a core, while every extra runnable thread
     # on a 2-core machine competes with torch's two compute threads in the server.
     cmd = ["wrk", "-t1", f"-c{clients}", f"-d{seconds:g}s", "--timeout", "10s", "-s", str(WRK_SCRIPT), url]
-    cmd += ["--", *request_bodies()]
+    cmd += ["--", *(request_bodies() if bodies is None else bodies)]
     with CpuWatch() as watch:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=False)
     match = re.search(r"^WRK_JSON (\{.*\})$", out.stdout, re.MULTILINE)
@@ -36,11 +42,19 @@ def run_wrk(url: str, clients: int, seconds: float) -> tuple[dict[str, Any], Cpu
     return json.loads(match.group(1)), watch
 
 
-def measure_pass(name: str, url: str, pid: int, clients: int, seconds: float, warmup: float) -> Pass:
+def measure_pass(
+    name: str,
+    url: str,
+    pid: int,
+    clients: int,
+    seconds: float,
+    warmup: float,
+    bodies: list[str] | None = None,
+) -> Pass:
     if warmup > 0:  # fills the batcher's and the allocator's steady state at this concurrency
-        run_wrk(url, clients, warmup)
+        run_wrk(url, clients, warmup, bodies)
     rss_start, cpu_before = tree_rss_mb(pid), tree_cpu_s(pid)
-    summary, watch = run_wrk(url, clients, seconds)
+    summary, watch = run_wrk(url, clients, seconds, bodies)
     server_cpu = (tree_cpu_s(pid) - cpu_before) / watch.wall
     errors = {k: int(summary[k]) for k in ("connect", "read", "write", "status", "timeout")}
     ok = summary["requests"] - errors["status"]

@@ -112,25 +112,32 @@ def ensure_litserve_env(python: str) -> None:
 
 
 class RawBaseline:
-    """benchmarks/raw_encode.py --serve: the model loaded once, measured on request for the whole run."""
+    """benchmarks/raw_encode.py --serve: the model loaded once, measured on request for the whole run.
 
-    def __init__(self) -> None:
-        cmd = [sys.executable, str(BENCH_DIR / "raw_encode.py"), "--serve"]
-        log = ARTIFACTS / "logs" / "raw.log"
+    `script` and `args` name another raw process that speaks the same protocol (`raw_vit.py`, the
+    image benchmark's); `hello` is its first line, what it says about itself once loaded.
+    """
+
+    def __init__(
+        self, script: str = "raw_encode.py", args: tuple[str, ...] = (), log_name: str = "raw"
+    ) -> None:
+        cmd = [sys.executable, str(BENCH_DIR / script), *args, "--serve"]
+        self.script, self.log = script, ARTIFACTS / "logs" / f"{log_name}.log"
+        log = self.log
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("wb") as err:
             self.proc = subprocess.Popen(
                 cmd, env=server_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True
             )
-        hello = self._answer()
-        self.reference: list[float] = hello["reference_embedding"]
+        self.hello = hello = self._answer()
+        self.reference: list[float] = hello.get("reference_embedding", [])
         self.about = {"torch": hello["torch"], "torch_threads": hello["torch_threads"]}
 
     def _answer(self) -> dict[str, Any]:
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line:
-            raise RuntimeError(f"raw_encode.py exited:\n{log_tail(ARTIFACTS / 'logs' / 'raw.log')}")
+            raise RuntimeError(f"{self.script} exited:\n{log_tail(self.log)}")
         answer: dict[str, Any] = json.loads(line)
         return answer
 
