@@ -260,6 +260,24 @@ def _port_is_free(port: int) -> bool:
     return True
 
 
+def plane_env(home: Path, hf_home: Path, port: int, **extra_env: str) -> dict[str, str]:
+    """A test control plane's environment: this one's, less any BERTH_ setting, on loopback ports."""
+    inherited = {key: value for key, value in os.environ.items() if not key.startswith("BERTH_")}
+    return {
+        **inherited,
+        "BERTH_HOME": str(home),
+        "BERTH_PORT": str(port),
+        "BERTH_URL": f"http://127.0.0.1:{port}",
+        "BERTH_WORKER_PORTS": worker_port_range(),
+        "BERTH_HEALTH_INTERVAL_S": "1",
+        # new processes by default: deterministic, and no template importing torch beside each test
+        "BERTH_PRELOAD_WORKERS": "false",
+        "HF_HOME": str(hf_home),
+        "HF_HUB_OFFLINE": "1",
+        **extra_env,
+    }
+
+
 @pytest.fixture
 def control_plane_factory(tmp_path: Path) -> Iterator[Any]:
     """Start control planes on demand (`factory(**env)`); all are stopped, and their workers killed."""
@@ -268,21 +286,9 @@ def control_plane_factory(tmp_path: Path) -> Iterator[Any]:
     def factory(**extra_env: str) -> ControlPlaneProcess:
         port = free_port()
         home = tmp_path / f"berth-home-{len(started)}"
-        inherited = {key: value for key, value in os.environ.items() if not key.startswith("BERTH_")}
-        env = {
-            **inherited,
-            "BERTH_HOME": str(home),
-            "BERTH_PORT": str(port),
-            "BERTH_URL": f"http://127.0.0.1:{port}",
-            "BERTH_WORKER_PORTS": worker_port_range(),
-            "BERTH_HEALTH_INTERVAL_S": "1",
-            # new processes by default: deterministic, and no template importing torch beside each test
-            "BERTH_PRELOAD_WORKERS": "false",
-            "HF_HOME": str(tmp_path / "hf"),
-            "HF_HUB_OFFLINE": "1",
-            **extra_env,
-        }
-        plane = ControlPlaneProcess(home=home, port=port, env=env)
+        plane = ControlPlaneProcess(
+            home=home, port=port, env=plane_env(home, tmp_path / "hf", port, **extra_env)
+        )
         started.append(plane)
         return plane.start()
 

@@ -25,7 +25,7 @@ import pytest
 
 from tests.conftest import free_port
 from tests.images import dominant, png, rotated_jpeg
-from tests.integration.conftest import ControlPlaneProcess, _kill_worker, worker_port_range
+from tests.integration.conftest import ControlPlaneProcess, _kill_worker, plane_env
 
 pytestmark = pytest.mark.slow
 
@@ -43,18 +43,7 @@ def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlaneProc
     """One control plane for the module, with every deployment above ready."""
     folder = tmp_path_factory.mktemp("files-plane")
     port = free_port()
-    inherited = {key: value for key, value in os.environ.items() if not key.startswith("BERTH_")}
-    env = {
-        **inherited,
-        "BERTH_HOME": str(folder / "home"),
-        "BERTH_PORT": str(port),
-        "BERTH_URL": f"http://127.0.0.1:{port}",
-        "BERTH_WORKER_PORTS": worker_port_range(),
-        "BERTH_HEALTH_INTERVAL_S": "1",
-        "BERTH_PRELOAD_WORKERS": "false",
-        "HF_HOME": str(folder / "hf"),
-        "HF_HUB_OFFLINE": "1",
-    }
+    env = plane_env(folder / "home", folder / "hf", port)
     control = ControlPlaneProcess(home=folder / "home", port=port, env=env).start()
     try:
         for name, spec in DEPLOYMENTS.items():

@@ -25,7 +25,7 @@ import soundfile
 from PIL import Image
 
 from tests.conftest import free_port
-from tests.integration.conftest import ControlPlaneProcess, _kill_worker, worker_port_range
+from tests.integration.conftest import ControlPlaneProcess, _kill_worker, plane_env
 
 pytestmark = pytest.mark.slow
 
@@ -49,18 +49,7 @@ def plane(tmp_path_factory: pytest.TempPathFactory, minilm_path: Path) -> Iterat
     """One secured control plane serving every deployment above, all ready."""
     root = tmp_path_factory.mktemp("usage")
     port = free_port()
-    inherited = {key: value for key, value in os.environ.items() if not key.startswith("BERTH_")}
-    env = {
-        **inherited,
-        "BERTH_HOME": str(root / "home"),
-        "BERTH_PORT": str(port),
-        "BERTH_URL": f"http://127.0.0.1:{port}",
-        "BERTH_API_KEY": "usage-examples-key",
-        "BERTH_WORKER_PORTS": worker_port_range(),
-        "BERTH_PRELOAD_WORKERS": "false",
-        "HF_HOME": str(root / "hf"),
-        "HF_HUB_OFFLINE": "1",
-    }
+    env = plane_env(root / "home", root / "hf", port, BERTH_API_KEY="usage-examples-key")
     control = ControlPlaneProcess(home=root / "home", port=port, env=env).start()
     try:
         sources = {**PREDICTORS, "minilm": str(minilm_path)}

@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 PLANNING_DOCS = "|".join(("DESI" + "GN", "STY" + "LE"))
 SEEDS = "se" + "eds"
 SKIPPED = {"web/package-lock.json"}
-# Reports the benchmarks write under artifacts/ (git-ignored): named in code, never tracked.
-GENERATED = {"serve-latest.md", "control-latest.md"}
+# Reports the benchmarks write under artifacts/bench/ (git-ignored) at each run, named
+# "<benchmark>-latest" with the Markdown suffix: named in code and docs, never tracked.
+GENERATED = re.compile(r"^(serve|control|image)-latest\.md$")
 
 URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s)>\]\"'`]+", re.IGNORECASE)
 # A document name: an optional path, a stem, `.md`; not part of a longer name (`README.md.j2`).
@@ -46,7 +47,7 @@ CODE_SPAN = re.compile(r"`[^`\n]*`")
 
 def document_exists(mention: str, source: str, tracked: frozenset[str]) -> bool:
     """Whether `mention` (a bare name or a path, as written in `source`) names a tracked file."""
-    if posixpath.basename(mention) in GENERATED:
+    if GENERATED.match(posixpath.basename(mention)):
         return True
     if "/" not in mention:
         return any(posixpath.basename(path) == mention for path in tracked)
