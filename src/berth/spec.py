@@ -37,6 +37,18 @@ class Task(StrEnum):
     TOKEN_CLASSIFICATION = "token-classification"  # noqa: S105 - a task name, not a password
     FILL_MASK = "fill-mask"
     TEXT_GENERATION = "text-generation"
+    TEXT2TEXT_GENERATION = "text2text-generation"
+    SUMMARIZATION = "summarization"
+    TRANSLATION = "translation"
+    QUESTION_ANSWERING = "question-answering"
+    ZERO_SHOT_CLASSIFICATION = "zero-shot-classification"
+    TEXT_RANKING = "text-ranking"
+    IMAGE_CLASSIFICATION = "image-classification"
+    OBJECT_DETECTION = "object-detection"
+    IMAGE_FEATURE_EXTRACTION = "image-feature-extraction"
+    ZERO_SHOT_IMAGE_CLASSIFICATION = "zero-shot-image-classification"
+    AUTOMATIC_SPEECH_RECOGNITION = "automatic-speech-recognition"
+    TIME_SERIES_FORECASTING = "time-series-forecasting"
 
 
 class RuntimeName(StrEnum):

@@ -87,7 +87,7 @@ def test_json_files_load_too(tmp_path: Path) -> None:
             spec_with(limits={"max_queu": 3}),
             "spec.limits.max_queu: unknown field (did you mean 'max_queue'?)",
         ),
-        (spec_with(task="translation"), "spec.task"),
+        (spec_with(task="translate"), "spec.task"),
         (spec_with(runtime="tensorrt"), "spec.runtime"),
         (spec_with(device="gpu"), "spec.device: 'gpu' is not a device"),
         (spec_with(device="cuda:x"), "spec.device"),

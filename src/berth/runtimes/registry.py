@@ -9,10 +9,16 @@ from __future__ import annotations
 
 from berth.runtimes.base import Runtime
 from berth.runtimes.device import resolve_device
+from berth.runtimes.forecasting import ChronosRuntime
 from berth.runtimes.onnx_runtime import OnnxRuntime
 from berth.runtimes.python_runtime import PythonRuntime
+from berth.runtimes.ranking import RankingRuntime
 from berth.runtimes.sentence_transformers_runtime import SentenceTransformersRuntime
+from berth.runtimes.seq2seq import Seq2SeqRuntime
+from berth.runtimes.speech import SpeechRuntime
+from berth.runtimes.text_pairs import TextPairRuntime
 from berth.runtimes.transformers_runtime import TransformersRuntime
+from berth.runtimes.vision import VisionRuntime
 from berth.sources import tasks
 from berth.sources.types import LocalModel
 from berth.spec import DeploymentSpec, RuntimeName, Task
@@ -23,6 +29,24 @@ RUNTIMES: dict[RuntimeName, type[Runtime]] = {
     RuntimeName.ONNX: OnnxRuntime,
     RuntimeName.PYTHON: PythonRuntime,
 }
+# The transformers runtime's task families beyond the text ones, each in a module of its own; all of
+# them are `runtime: transformers` to the user (a model folder with config.json).
+TRANSFORMERS_FAMILIES: tuple[type[Runtime], ...] = (
+    VisionRuntime,
+    SpeechRuntime,
+    Seq2SeqRuntime,
+    TextPairRuntime,
+    RankingRuntime,
+    ChronosRuntime,
+)
+_BY_TASK = {task: family for family in TRANSFORMERS_FAMILIES for task in family.tasks}
+
+
+def runtime_class(name: RuntimeName, task: Task) -> type[Runtime]:
+    """The class serving `task` on runtime `name` (the transformers runtime has one per task family)."""
+    if name is RuntimeName.TRANSFORMERS:
+        return _BY_TASK.get(task, TransformersRuntime)
+    return RUNTIMES[name]
 
 
 def detect(model: LocalModel, spec: DeploymentSpec) -> tuple[type[Runtime], Task]:
@@ -32,7 +56,7 @@ def detect(model: LocalModel, spec: DeploymentSpec) -> tuple[type[Runtime], Task
     (<class 'SentenceTransformersRuntime'>, <Task.FEATURE_EXTRACTION: 'feature-extraction'>)
     """
     name, task = tasks.detect(model, spec)
-    return RUNTIMES[name], task
+    return runtime_class(name, task), task
 
 
 def build_runtime(model: LocalModel, spec: DeploymentSpec) -> Runtime:

@@ -1,4 +1,4 @@
-"""The transformers runtime: a model folder with config.json, served for any of the five text tasks.
+"""The transformers runtime for the five text tasks: a model folder with config.json.
 
 Embeddings and classification call the model directly on the whole batch (one tokenizer call, one
 forward pass, no pipeline overhead); token classification and fill-mask use transformers pipelines
@@ -23,8 +23,8 @@ from berth.runtimes.outputs import (
     token_counter,
     top_k_param,
 )
-from berth.sources.tasks import RUNTIME_TASKS, model_folder, read_config
-from berth.spec import RuntimeName, Task
+from berth.sources.tasks import model_folder, read_config
+from berth.spec import Task
 
 if TYPE_CHECKING:
     from transformers import Pipeline, PreTrainedModel, PreTrainedTokenizerBase
@@ -51,7 +51,15 @@ class TransformersRuntime(Runtime):
     """
 
     name = "transformers"
-    tasks = RUNTIME_TASKS[RuntimeName.TRANSFORMERS]
+    tasks = frozenset(
+        {
+            Task.FEATURE_EXTRACTION,
+            Task.TEXT_CLASSIFICATION,
+            Task.TOKEN_CLASSIFICATION,
+            Task.FILL_MASK,
+            Task.TEXT_GENERATION,
+        }
+    )  # the other tasks have a module each (`berth.runtimes.registry.TRANSFORMERS_FAMILIES`)
 
     _model: PreTrainedModel | None = None
     _tokenizer: PreTrainedTokenizerBase | None = None

@@ -24,29 +24,98 @@ from berth.spec import DeploymentSpec, RuntimeName, Task
 # The tasks each model runtime serves; the runtime classes take theirs from here. The python runtime
 # serves whatever its predictor does, so it has no entry.
 RUNTIME_TASKS: dict[RuntimeName, frozenset[Task]] = {
-    RuntimeName.TRANSFORMERS: frozenset(
-        {
-            Task.FEATURE_EXTRACTION,
-            Task.TEXT_CLASSIFICATION,
-            Task.TOKEN_CLASSIFICATION,
-            Task.FILL_MASK,
-            Task.TEXT_GENERATION,
-        }
-    ),
+    RuntimeName.TRANSFORMERS: frozenset(Task) - {Task.AUTO},
     RuntimeName.SENTENCE_TRANSFORMERS: frozenset({Task.FEATURE_EXTRACTION}),
     RuntimeName.ONNX: frozenset({Task.FEATURE_EXTRACTION, Task.TEXT_CLASSIFICATION}),
 }
+SUPPORTED_TASKS = ", ".join(sorted(t.value for t in RUNTIME_TASKS[RuntimeName.TRANSFORMERS]))
 
 # Suffix of the class name in config.json's `architectures` → task; the first match wins, so the
 # specific heads come before the base-model "...Model" catch-all (GPT2LMHeadModel ends in Model too).
+# A sequence classifier, a conditional generator and a base model need their config to say more:
+# `_refine` tells those apart.
 ARCHITECTURE_TASKS: tuple[tuple[str, Task], ...] = (
+    ("ForForecasting", Task.TIME_SERIES_FORECASTING),  # ChronosBoltModelForForecasting
+    ("ForImageClassification", Task.IMAGE_CLASSIFICATION),
+    ("ForImageClassificationWithTeacher", Task.IMAGE_CLASSIFICATION),
+    ("ForObjectDetection", Task.OBJECT_DETECTION),
+    ("ForCTC", Task.AUTOMATIC_SPEECH_RECOGNITION),
+    ("ForSpeechSeq2Seq", Task.AUTOMATIC_SPEECH_RECOGNITION),
+    ("ForQuestionAnswering", Task.QUESTION_ANSWERING),
     ("ForSequenceClassification", Task.TEXT_CLASSIFICATION),
     ("ForTokenClassification", Task.TOKEN_CLASSIFICATION),
     ("ForMaskedLM", Task.FILL_MASK),
     ("ForCausalLM", Task.TEXT_GENERATION),
     ("LMHeadModel", Task.TEXT_GENERATION),
+    ("MTModel", Task.TRANSLATION),  # MarianMTModel
+    ("ForConditionalGeneration", Task.TEXT2TEXT_GENERATION),
+    ("VisionModel", Task.IMAGE_FEATURE_EXTRACTION),  # CLIPVisionModel, SiglipVisionModel
+    ("VisionModelWithProjection", Task.IMAGE_FEATURE_EXTRACTION),
     ("Model", Task.FEATURE_EXTRACTION),
 )
+# config.json's `model_type` for the families whose base "...Model" or "...ForConditionalGeneration"
+# class serves another task than its suffix says.
+SPEECH_SEQ2SEQ_TYPES = frozenset({"whisper", "speech_to_text", "speecht5"})
+TEXT_SEQ2SEQ_TYPES = frozenset(
+    {
+        "t5",
+        "mt5",
+        "umt5",
+        "longt5",
+        "bart",
+        "mbart",
+        "pegasus",
+        "pegasus_x",
+        "marian",
+        "m2m_100",
+        "nllb-moe",
+        "led",
+        "blenderbot",
+        "blenderbot-small",
+        "plbart",
+        "prophetnet",
+        "fsmt",
+        "bigbird_pegasus",
+    }
+)
+CONTRASTIVE_IMAGE_TYPES = frozenset(
+    {"clip", "siglip", "siglip2", "chinese_clip", "altclip", "align", "metaclip_2"}
+)
+VISION_TYPES = frozenset(
+    {
+        "vit",
+        "dinov2",
+        "dinov2_with_registers",
+        "dinov3_vit",
+        "dinov3_convnext",
+        "deit",
+        "beit",
+        "convnext",
+        "convnextv2",
+        "resnet",
+        "swin",
+        "swinv2",
+        "regnet",
+        "efficientnet",
+        "mobilevit",
+        "mobilenet_v2",
+        "levit",
+        "clip_vision_model",
+        "siglip_vision_model",
+        "siglip2_vision_model",
+        "vit_mae",
+        "vit_msn",
+        "data2vec-vision",
+        "hiera",
+        "pvt",
+        "pvt_v2",
+        "focalnet",
+        "poolformer",
+        "segformer",
+        "dpt",
+    }
+)
+NLI_LABELS = frozenset({"entailment", "contradiction"})
 WEIGHT_SUFFIXES = (*SAFE_WEIGHTS, *PICKLE_WEIGHTS)
 
 
@@ -113,12 +182,59 @@ def read_config(folder: Path) -> dict[str, Any]:
 
 
 def task_from_config(config: dict[str, Any]) -> Task | None:
-    """The task implied by config.json's `architectures`, or None when it names none we know."""
+    """The task implied by config.json (its `architectures`, `model_type` and labels), or None.
+
+    >>> task_from_config({"architectures": ["ViTForImageClassification"]})
+    <Task.IMAGE_CLASSIFICATION: 'image-classification'>
+    """
+    if isinstance(config.get("chronos_config"), dict):
+        return Task.TIME_SERIES_FORECASTING  # Chronos-T5 says T5ForConditionalGeneration
+    model_type = config.get("model_type")
     for architecture in config.get("architectures") or ():
         for suffix, task in ARCHITECTURE_TASKS:
             if isinstance(architecture, str) and architecture.endswith(suffix):
-                return task
+                return _refine(task, config, model_type)
+    if isinstance(model_type, str):  # no architectures: the family alone, where it says enough
+        if model_type in CONTRASTIVE_IMAGE_TYPES:
+            return Task.ZERO_SHOT_IMAGE_CLASSIFICATION
+        if model_type in VISION_TYPES:
+            return Task.IMAGE_FEATURE_EXTRACTION
     return None
+
+
+def _refine(task: Task, config: dict[str, Any], model_type: Any) -> Task | None:
+    if task is Task.TEXT_CLASSIFICATION:
+        labels = {str(v).lower() for v in (config.get("id2label") or {}).values()}
+        if labels >= NLI_LABELS:
+            # NOTE: an NLI model is deployed for zero-shot; task: text-classification still serves it as one
+            return Task.ZERO_SHOT_CLASSIFICATION
+        if len(labels) == 1 or config.get("num_labels") == 1:
+            return Task.TEXT_RANKING  # one relevance score: a cross-encoder
+        return task
+    if task is Task.TEXT2TEXT_GENERATION:
+        if model_type in SPEECH_SEQ2SEQ_TYPES:
+            return Task.AUTOMATIC_SPEECH_RECOGNITION
+        if model_type == "marian":
+            return Task.TRANSLATION
+        return task if model_type in TEXT_SEQ2SEQ_TYPES else None  # image-to-text, multimodal: not served
+    if task is Task.FEATURE_EXTRACTION:
+        if model_type in CONTRASTIVE_IMAGE_TYPES:
+            return Task.ZERO_SHOT_IMAGE_CLASSIFICATION
+        if model_type in VISION_TYPES:
+            return Task.IMAGE_FEATURE_EXTRACTION
+        if model_type in SPEECH_SEQ2SEQ_TYPES:
+            return None  # WhisperModel has no head to transcribe with
+    return task
+
+
+def unknown_task_message(where: str, config: dict[str, Any]) -> str:
+    """Why berth cannot serve a model whose config names no task it knows, and what to do."""
+    architectures = [a for a in config.get("architectures") or () if isinstance(a, str)]
+    named = f" ({', '.join(architectures)})" if architectures else ""
+    return (
+        f"cannot tell which task {where}{named} is for; berth serves {SUPPORTED_TASKS}: "
+        "set task: in the spec if the model does one of them"
+    )
 
 
 def graph_task(graph: Path) -> Task | None:
@@ -211,5 +327,6 @@ def _detect_task(name: RuntimeName, model: LocalModel) -> Task:
     else:
         task = task_from_config(read_config(path))
     if task is None:
-        raise UnsupportedModel(f"cannot tell which task {path} is for; set task: in the spec")
+        config = read_config(path) if path.is_dir() else {}
+        raise UnsupportedModel(unknown_task_message(str(path), config))
     return task

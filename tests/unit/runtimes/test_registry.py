@@ -159,11 +159,21 @@ def test_build_runtime_for_a_predictor_needs_no_device() -> None:
 
 def test_each_runtime_serves_the_tasks_detection_allows_it() -> None:
     from berth.runtimes import RUNTIMES
+    from berth.runtimes.registry import TRANSFORMERS_FAMILIES, runtime_class
     from berth.runtimes.transformers_runtime import _AUTO_CLASSES
     from berth.sources.tasks import RUNTIME_TASKS
     from berth.spec import RuntimeName
 
     for name, runtime in RUNTIMES.items():
         assert runtime.name == name.value
-        assert runtime.tasks == RUNTIME_TASKS.get(name, frozenset())
-    assert set(_AUTO_CLASSES) == RUNTIME_TASKS[RuntimeName.TRANSFORMERS]  # a model class for every task
+        if name is not RuntimeName.TRANSFORMERS:
+            assert runtime.tasks == RUNTIME_TASKS.get(name, frozenset())
+    families = [TransformersRuntime, *TRANSFORMERS_FAMILIES]
+    served = [task for family in families for task in family.tasks]
+    assert len(served) == len(set(served))  # no task is served by two families
+    assert set(served) == RUNTIME_TASKS[RuntimeName.TRANSFORMERS]
+    for family in families:
+        assert family.name == "transformers"
+        for task in family.tasks:
+            assert runtime_class(RuntimeName.TRANSFORMERS, task) is family
+    assert set(_AUTO_CLASSES) == TransformersRuntime.tasks  # a model class for every text task

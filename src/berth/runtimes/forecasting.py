@@ -1,0 +1,26 @@
+"""Time-series forecasting with Chronos and Chronos-Bolt, through chronos-forecasting.
+
+NOTE: a placeholder until this task family is built; it refuses to load.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from berth.errors import UnsupportedModel
+from berth.runtimes.base import Params, Runtime, Signature
+from berth.spec import Task
+
+
+class ChronosRuntime(Runtime):
+    name = "transformers"
+    tasks = frozenset({Task.TIME_SERIES_FORECASTING})
+
+    def load(self) -> None:
+        raise UnsupportedModel(f"berth cannot serve {self.task} yet")
+
+    def predict(self, inputs: list[Any], params: Params) -> list[Any]:
+        raise UnsupportedModel(f"berth cannot serve {self.task} yet")
+
+    def signature(self) -> Signature:
+        return Signature(inputs=(), outputs=())
