@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from berth import devices
 from berth.errors import DownloadFailed, ModelNotFound, ModelTooLarge
-from berth.sources import host, hub
+from berth.sources import host, hub, tasks
 from berth.sources.listing import Listing, local_listing
 from berth.sources.params import count_parameters, memory_by_dtype
 from berth.sources.policy import Selection, select_files
@@ -101,6 +101,7 @@ def _measure(
     *,
     to_fetch: int = 0,
 ) -> PreflightReport:
+    tasks.check_listing_task(listing, spec)
     count = count_parameters(listing, selection.weights)
     memory = memory_by_dtype(count.parameters)
     download = listing.size_of(selection.files)

@@ -17,6 +17,7 @@ from typing import Any
 
 from berth.errors import ModelNotFound, UnsupportedModel
 from berth.sourcekind import SourceKind
+from berth.sources.listing import Listing
 from berth.sources.policy import PICKLE_WEIGHTS, SAFE_WEIGHTS
 from berth.sources.types import LocalModel
 from berth.spec import DeploymentSpec, RuntimeName, Task
@@ -148,6 +149,31 @@ def detect(model: LocalModel, spec: DeploymentSpec) -> tuple[RuntimeName, Task]:
             + ("; use runtime: transformers" if task in RUNTIME_TASKS[RuntimeName.TRANSFORMERS] else "")
         )
     return name, task
+
+
+def check_listing_task(listing: Listing, spec: DeploymentSpec) -> Task | None:
+    """The task config.json says, from a listing (a hub repo's config is fetched alone, before any weights).
+
+    Raises `UnsupportedModel` with the supported tasks when `task: auto` and a transformers model's config
+    names none berth serves, so that such a model fails in a second instead of after its download. None
+    where the files do not settle it here (sentence-transformers, ONNX graphs, an explicit task): the
+    worker's `detect` decides those from the downloaded files.
+    """
+    if spec.task is not Task.AUTO or spec.runtime not in (RuntimeName.AUTO, RuntimeName.TRANSFORMERS):
+        return None
+    names = set(listing.sizes)
+    if "config.json" not in names or "modules.json" in names:
+        return None
+    has_weights = any("/" not in name and name.endswith(WEIGHT_SUFFIXES) for name in names)
+    if spec.runtime is RuntimeName.AUTO and not has_weights:
+        return None  # an ONNX export: its graph can tell what the config does not
+    config = listing.read_json("config.json")
+    if not isinstance(config, dict) or not config.get("architectures"):
+        return None  # NOTE: an old config without architectures; the worker may still tell from model_type
+    task = task_from_config(config)
+    if task is None:
+        raise UnsupportedModel(unknown_task_message(listing.name, config))
+    return task
 
 
 def model_path(model: LocalModel) -> Path:

@@ -4,11 +4,17 @@ from pathlib import Path
 
 import pytest
 
-from berth.errors import DownloadFailed, ModelNotFound, ModelTooLarge, PolicyRefused
+from berth.errors import DownloadFailed, ModelNotFound, ModelTooLarge, PolicyRefused, UnsupportedModel
 from berth.sources import PreflightReport, check_preflight, preflight, resolve_source
 from berth.spec import DeploymentSpec
 from tests.hub_server import FakeHub
-from tests.unit.sources.conftest import MINILM_PARAMETERS, MINILM_REPO, make_spec
+from tests.unit.sources.conftest import (
+    MINILM_PARAMETERS,
+    MINILM_REPO,
+    make_spec,
+    write_json,
+    write_safetensors,
+)
 
 PLENTY = 1 << 40
 
@@ -120,6 +126,23 @@ def test_unknown_revision_is_a_clear_model_not_found(fake_hub: FakeHub) -> None:
 def test_unreachable_hub_is_a_download_failure(closed_endpoint: str) -> None:
     with pytest.raises(DownloadFailed, match=rf"cannot reach the hub at {closed_endpoint} .*HF_ENDPOINT"):
         run(make_spec())
+
+
+def test_a_hub_model_of_no_task_berth_serves_fails_from_its_config_alone(
+    fake_hub: FakeHub, tmp_path: Path
+) -> None:
+    folder = tmp_path / "llava"
+    write_json(
+        folder / "config.json", {"architectures": ["LlavaForConditionalGeneration"], "model_type": "llava"}
+    )
+    write_safetensors(folder / "model.safetensors", {"dense": ("F32", [64, 64])})
+    fake_hub.add_repo("tiny/llava", folder)
+    with pytest.raises(
+        UnsupportedModel, match=r"cannot tell which task tiny/llava \(LlavaForConditionalGeneration\)"
+    ):
+        run(make_spec("tiny/llava"))
+    fetched = {r.file for r in fake_hub.log() if r.method == "GET" and r.file and r.range is None}
+    assert fetched == {"config.json"}  # the config alone: no weights were downloaded
 
 
 def test_hub_pickle_only_and_remote_code_are_refused_from_the_listing(fake_hub: FakeHub) -> None:

@@ -30,10 +30,75 @@ def write_transformers_folder(folder: Path, architecture: str) -> Path:
         ("GPT2LMHeadModel", Task.TEXT_GENERATION),
         ("BertModel", Task.FEATURE_EXTRACTION),
         ("BertForPreTraining", None),
+        ("ViTForImageClassification", Task.IMAGE_CLASSIFICATION),
+        ("ConvNextForImageClassification", Task.IMAGE_CLASSIFICATION),
+        ("DetrForObjectDetection", Task.OBJECT_DETECTION),
+        ("YolosForObjectDetection", Task.OBJECT_DETECTION),
+        ("Wav2Vec2ForCTC", Task.AUTOMATIC_SPEECH_RECOGNITION),
+        ("BertForQuestionAnswering", Task.QUESTION_ANSWERING),
+        ("CLIPVisionModelWithProjection", Task.IMAGE_FEATURE_EXTRACTION),
+        ("ChronosBoltModelForForecasting", Task.TIME_SERIES_FORECASTING),
     ],
 )
 def test_task_from_architectures(architecture: str, task: Task | None) -> None:
     assert tasks.task_from_config({"architectures": [architecture]}) is task
+
+
+@pytest.mark.parametrize(
+    ("config", "task"),
+    [
+        ({"model_type": "t5"}, Task.TEXT2TEXT_GENERATION),
+        ({"model_type": "bart"}, Task.TEXT2TEXT_GENERATION),
+        ({"model_type": "marian", "architectures": ["MarianMTModel"]}, Task.TRANSLATION),
+        ({"model_type": "whisper"}, Task.AUTOMATIC_SPEECH_RECOGNITION),
+        ({"model_type": "llava"}, None),  # image-to-text: not served
+        ({"model_type": "t5", "chronos_config": {"prediction_length": 64}}, Task.TIME_SERIES_FORECASTING),
+    ],
+)
+def test_conditional_generation_by_model_type(config: dict[str, object], task: Task | None) -> None:
+    config = {"architectures": [f"{str(config['model_type']).title()}ForConditionalGeneration"], **config}
+    assert tasks.task_from_config(config) is task
+
+
+@pytest.mark.parametrize(
+    ("config", "task"),
+    [
+        ({"architectures": ["ViTModel"], "model_type": "vit"}, Task.IMAGE_FEATURE_EXTRACTION),
+        ({"architectures": ["Dinov2Model"], "model_type": "dinov2"}, Task.IMAGE_FEATURE_EXTRACTION),
+        ({"architectures": ["CLIPModel"], "model_type": "clip"}, Task.ZERO_SHOT_IMAGE_CLASSIFICATION),
+        ({"architectures": ["SiglipModel"], "model_type": "siglip"}, Task.ZERO_SHOT_IMAGE_CLASSIFICATION),
+        ({"architectures": ["WhisperModel"], "model_type": "whisper"}, None),  # no head to transcribe with
+        ({"model_type": "dinov2"}, Task.IMAGE_FEATURE_EXTRACTION),  # no architectures: the family says it
+        ({"model_type": "bert"}, None),
+    ],
+)
+def test_base_models_by_model_type(config: dict[str, object], task: Task | None) -> None:
+    assert tasks.task_from_config(config) is task
+
+
+@pytest.mark.parametrize(
+    ("labels", "task"),
+    [
+        ({"0": "NEGATIVE", "1": "POSITIVE"}, Task.TEXT_CLASSIFICATION),
+        ({"0": "contradiction", "1": "neutral", "2": "entailment"}, Task.ZERO_SHOT_CLASSIFICATION),
+        ({"0": "CONTRADICTION", "1": "NEUTRAL", "2": "ENTAILMENT"}, Task.ZERO_SHOT_CLASSIFICATION),
+        ({"0": "LABEL_0"}, Task.TEXT_RANKING),  # one relevance score: a cross-encoder
+    ],
+)
+def test_sequence_classifiers_by_their_labels(labels: dict[str, str], task: Task) -> None:
+    config = {"architectures": ["BertForSequenceClassification"], "id2label": labels}
+    assert tasks.task_from_config(config) is task
+
+
+def test_an_unknown_architecture_names_it_and_the_tasks_berth_serves(tmp_path: Path) -> None:
+    folder = write_transformers_folder(tmp_path / "llava", "LlavaForConditionalGeneration")
+    with pytest.raises(UnsupportedModel) as caught:
+        tasks.detect(local_model(folder), make_spec(folder))
+    message = caught.value.message
+    assert f"cannot tell which task {folder} (LlavaForConditionalGeneration) is for" in message
+    assert "object-detection" in message
+    assert "time-series-forecasting" in message
+    assert message.endswith("set task: in the spec if the model does one of them")
 
 
 def test_no_architectures_means_no_task() -> None:
