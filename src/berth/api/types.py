@@ -137,6 +137,7 @@ class PreflightPublic(BaseModel):
     # detected from the files when they are on disk (a folder, an ONNX file, a cached hub model)
     runtime: str | None = None
     task: str | None = None
+    activation_bytes: int | None = None  # one full batch's working memory (image and speech models)
 
 
 class SourceDescription(BaseModel):

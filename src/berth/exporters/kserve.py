@@ -20,6 +20,7 @@ HF_RUNTIME_TASKS = {
     Task.TOKEN_CLASSIFICATION: "token_classification",
     Task.FILL_MASK: "fill_mask",
     Task.TEXT_GENERATION: "text_generation",
+    Task.TEXT2TEXT_GENERATION: "text2text_generation",
 }
 HF_RUNTIMES = {RuntimeName.AUTO, RuntimeName.TRANSFORMERS, RuntimeName.SENTENCE_TRANSFORMERS}
 

@@ -1,6 +1,7 @@
 """How much memory, GPU memory, CPU and cache disk one replica of a deployment needs.
 
-Weights come from preflight when it can answer without the network (a local folder, an ONNX file, or
+Weights, and an image or speech model's activations for one full batch, come from preflight when it
+can answer without the network (a local folder, an ONNX file, or
 a hub model already in the Hugging Face cache); otherwise the spec's own ceiling,
 `limits.max_memory_gb`, stands in for them. Everything else is headroom on top of the weights.
 """
@@ -71,8 +72,9 @@ def size_deployment(spec: DeploymentSpec) -> Sizing:
     gpu = uses_gpu(spec)
     dtype = load_dtype(spec)
     measured = _measured(spec, dtype)
+    activations = 0
     if measured is not None:
-        weights, download = measured
+        weights, download, activations = measured
         basis: Literal["preflight", "limits"] = "preflight"
     else:
         weights = int(spec.limits.max_memory_gb * GB)
@@ -80,9 +82,11 @@ def size_deployment(spec: DeploymentSpec) -> Sizing:
         basis = "limits"
     if gpu:
         ram = CUDA_HOST_OVERHEAD_BYTES + weights
-        gpu_memory = CUDA_CONTEXT_BYTES + math.ceil(weights * (1 + GPU_WORKING_FRACTION))
+        working = max(math.ceil(weights * GPU_WORKING_FRACTION), activations)
+        gpu_memory = CUDA_CONTEXT_BYTES + weights + working
     else:
-        ram = RUNTIME_OVERHEAD_BYTES + math.ceil(weights * (1 + ACTIVATION_FRACTION))
+        # NOTE: an image or speech model's batch can need more than its weights (preflight's estimate)
+        ram = RUNTIME_OVERHEAD_BYTES + weights + max(math.ceil(weights * ACTIVATION_FRACTION), activations)
         gpu_memory = 0
     ram = _round_up(ram, 64 * MIB)
     return Sizing(
@@ -100,8 +104,9 @@ def size_deployment(spec: DeploymentSpec) -> Sizing:
     )
 
 
-def _measured(spec: DeploymentSpec, dtype: str) -> tuple[int, int] | None:
-    """(weight bytes in `dtype`, download bytes) from preflight, or None when it would need the hub."""
+def _measured(spec: DeploymentSpec, dtype: str) -> tuple[int, int, int] | None:
+    """(weight bytes in `dtype`, download bytes, one batch's activations) from preflight, or None when
+    it would need the hub."""
     try:
         source = resolve_source(spec.model)
         if source.kind is SourceKind.PYTHON:
@@ -119,7 +124,7 @@ def _measured(spec: DeploymentSpec, dtype: str) -> tuple[int, int] | None:
     weights = report.memory_bytes.get(dtype)
     if weights is None:
         return None
-    return weights, report.download_bytes or weights
+    return weights, report.download_bytes or weights, report.activation_bytes or 0
 
 
 def _round_up(value: int, step: int) -> int:

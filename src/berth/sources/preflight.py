@@ -1,8 +1,10 @@
 """Before downloading anything: how big is the model, and does it fit this host and the spec's limits?
 
 Sizes come from the repo listing (or the folder), parameters from safetensors headers (byte ranges on
-the hub, never the weights), else config.json, else file sizes. A model cached on disk is checked
-without any request to the hub, so preflight works offline.
+the hub, never the weights), else config.json, else file sizes; the task from config.json (a model of
+no task berth serves is refused here, before its download), and an image or speech model's working
+memory per batch from its config and processor files (`berth.sources.activations`). A model cached
+on disk is checked without any request to the hub, so preflight works offline.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from dataclasses import replace
 from berth import devices
 from berth.errors import DownloadFailed, ModelNotFound, ModelTooLarge
 from berth.sources import host, hub, tasks
+from berth.sources.activations import activation_bytes
 from berth.sources.listing import Listing, local_listing
 from berth.sources.params import count_parameters, memory_by_dtype
 from berth.sources.policy import Selection, select_files
 from berth.sources.types import PreflightReport, ResolvedSource, SourceKind
-from berth.spec import DeploymentSpec, DType
+from berth.spec import DeploymentSpec, DType, Task
 
 GB = 1_000_000_000  # limits are in decimal gigabytes, as the hub shows model sizes
 
@@ -101,7 +104,7 @@ def _measure(
     *,
     to_fetch: int = 0,
 ) -> PreflightReport:
-    tasks.check_listing_task(listing, spec)
+    task = tasks.check_listing_task(listing, spec) or (None if spec.task is Task.AUTO else spec.task)
     count = count_parameters(listing, selection.weights)
     memory = memory_by_dtype(count.parameters)
     download = listing.size_of(selection.files)
@@ -117,6 +120,8 @@ def _measure(
         reasons=reasons,
         basis=count.basis,
         cached=to_fetch == 0,
+        task=None if task is None else task.value,
+        activation_bytes=activation_bytes(listing, spec, task),
     )
 
 

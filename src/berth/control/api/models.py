@@ -47,7 +47,8 @@ async def run_preflight(
     runtime, task = await asyncio.to_thread(_detect, parsed, source, report.cached)
     return PreflightPublic(
         runtime=runtime,
-        task=task,
+        task=task or report.task,
+        activation_bytes=report.activation_bytes,
         source_kind=source.kind,
         default_name=default_name(absolute_source(parsed.model.source)),
         parameters=report.parameters,
