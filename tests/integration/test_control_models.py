@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
+from pathlib import Path
 
 import pytest
 
@@ -93,3 +95,62 @@ def test_preflight_reports_what_a_model_needs(plane: ControlPlaneProcess) -> Non
     ).json()
     assert too_big["fits"] is False
     assert too_big["reasons"]
+
+
+def test_a_hub_model_of_no_served_task_fails_at_validating_from_its_config_alone(
+    plane: ControlPlaneProcess, hub: FakeHub, tmp_path: Path
+) -> None:
+    folder = tmp_path / "captioner"
+    folder.mkdir()
+    config = {"architectures": ["LlavaForConditionalGeneration"], "model_type": "llava"}
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "model.safetensors").write_bytes(_safetensors_of(8_000_000))
+    hub.add_repo("tiny/captioner", folder)
+    hub.requests.clear()
+    started = time.monotonic()
+    accepted = plane.api.post(
+        "/api/v1/deploy", json={"name": "captioner", "model": {"source": "tiny/captioner"}}
+    )
+    assert accepted.status_code == 202
+    failed = plane.wait_state("captioner", "ready", "failed")
+    assert time.monotonic() - started < 10  # at 40 MB/s the weights alone would take longer than the check
+    assert failed["state"] == "failed"
+    assert failed["last_error_code"] == "unsupported_model"
+    assert (
+        "cannot tell which task tiny/captioner (LlavaForConditionalGeneration) is for" in failed["last_error"]
+    )
+    assert "object-detection" in failed["last_error"]
+    stages = [e["stage"] for e in plane.api.get("/api/v1/deployments/captioner/events").json()]
+    assert "downloading" not in stages
+    assert stages[-1] == "failed"
+    weights = [
+        r for r in hub.requests if r.file == "model.safetensors" and r.method == "GET" and r.range is None
+    ]
+    assert weights == []  # only config.json (and header bytes) were read
+
+
+def test_preflight_names_the_task_of_an_uncached_hub_model(
+    plane: ControlPlaneProcess, hub: FakeHub, tmp_path: Path
+) -> None:
+    folder = tmp_path / "detector"
+    folder.mkdir()
+    config = {"architectures": ["DetrForObjectDetection"], "model_type": "detr"}
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "preprocessor_config.json").write_text(
+        json.dumps({"size": {"shortest_edge": 800, "longest_edge": 1333}})
+    )
+    (folder / "model.safetensors").write_bytes(_safetensors_of(4096))
+    hub.add_repo("tiny/detector", folder)
+    report = plane.api.post(
+        "/api/v1/preflight", json={"name": "d", "model": {"source": "tiny/detector"}}
+    ).json()
+    assert (report["cached"], report["task"]) == (False, "object-detection")
+    assert report["activation_bytes"] == 32 * 800 * 1333 * 128  # the default batch of 32 at DETR's size
+
+
+def _safetensors_of(size: int) -> bytes:
+    """A valid safetensors file holding one float32 tensor of `size` bytes."""
+    header = json.dumps(
+        {"w": {"dtype": "F32", "shape": [size // 4], "data_offsets": [0, size // 4 * 4]}}
+    ).encode()
+    return len(header).to_bytes(8, "little") + header + bytes(size // 4 * 4)
