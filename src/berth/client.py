@@ -299,6 +299,7 @@ class Client:
         *,
         name: str | None = None,
         replace: bool = False,
+        install_requirements: bool = False,
         wait: bool = True,
         on_event: Callable[[Message], None] | None = None,
         timeout: float | None = None,
@@ -307,12 +308,15 @@ class Client:
         """Deploy a spec, spec file or model source; with `wait`, follow it until it is ready.
 
         Raises the deployment's error (its `last_error`) when it fails or is stopped first.
+        `install_requirements` lets the control plane pip-install the spec's unmet `requirements:`.
 
         >>> Client().deploy("./models/minilm", name="minilm", replicas=2, device="cpu")  # doctest: +SKIP
         DeploymentPublic(name='minilm', state=<DeploymentState.READY: 'ready'>, ...)
         """
         spec = build_spec(spec_or_model, name=name, **overrides)
         params = {"replace": "true"} if replace else {}
+        if install_requirements:
+            params["install_requirements"] = "true"
         body = spec.model_dump(mode="json")
         started = self._deployment("POST", f"{API}/deploy", json=body, params=params)
         if not wait:
@@ -361,22 +365,37 @@ class Client:
         """Stop a deployment and forget it. `Client().remove("minilm")`"""
         self._request("DELETE", self._name(name))
 
-    def predict(self, name: str, inputs: Any = None, *, file: Files | None = None) -> Any:
+    def predict(
+        self,
+        name: str,
+        inputs: Any = None,
+        *,
+        file: Files | None = None,
+        parameters: dict[str, Any] | None = None,
+    ) -> Any:
         """Call a deployment through the control plane's proxy and return its JSON answer.
 
         `inputs` is text, a list (one input each) or a full `/predict` body; or send `file`: a path,
         bytes or a binary file object, or a list of them (one input each), uploaded as
-        multipart/form-data. A binary output comes back inside the JSON as
-        `{"data": base64, "media_type"}`; `predict_raw` returns its bytes instead.
+        multipart/form-data. `parameters` are the request's options (`{"top_k": 3}`,
+        `{"candidate_labels": [...]}`, `{"prediction_length": 12}`). A binary output comes back inside
+        the JSON as `{"data": base64, "media_type"}`; `predict_raw` returns its bytes instead.
 
         >>> Client().predict("minilm", "I love this product!")["status"]   # doctest: +SKIP
         'success'
         >>> Client().predict("vit", file="cat.jpg")["result"][0]          # doctest: +SKIP
         [{'label': 'tabby', 'score': 0.93}]
         """
-        return self._predict(name, inputs, file).json()
+        return self._predict(name, inputs, file, parameters).json()
 
-    def predict_raw(self, name: str, inputs: Any = None, *, file: Files | None = None) -> RawAnswer:
+    def predict_raw(
+        self,
+        name: str,
+        inputs: Any = None,
+        *,
+        file: Files | None = None,
+        parameters: dict[str, Any] | None = None,
+    ) -> RawAnswer:
         """Call a deployment whose output is binary; return its raw bytes and media type.
 
         Takes what `predict` takes; asks with `?format=raw`, so a model whose answer is not one
@@ -386,21 +405,31 @@ class Client:
         >>> media_type, Path("chair.glb").write_bytes(mesh)                       # doctest: +SKIP
         ('model/gltf-binary', 48213)
         """
-        response = self._predict(name, inputs, file, params={"format": "raw"})
+        response = self._predict(name, inputs, file, parameters, query={"format": "raw"})
         media_type = response.headers.get("content-type", OCTET_STREAM)
         return RawAnswer(response.content, media_type)
 
     def _predict(
-        self, name: str, inputs: Any, file: Files | None, params: dict[str, str] | None = None
+        self,
+        name: str,
+        inputs: Any,
+        file: Files | None,
+        parameters: dict[str, Any] | None,
+        query: dict[str, str] | None = None,
     ) -> httpx.Response:
         path = f"{self._name(name)}/inference"
         if file is None:
             if inputs is None:
                 raise InvalidInput("nothing to predict on: give inputs (text, a list or a body) or file=...")
-            return self._request("POST", path, json=request_body(inputs), params=params)
+            body = request_body(inputs)
+            if parameters is not None:
+                body = {**body, "parameters": parameters}
+            return self._request("POST", path, json=body, params=query)
         if inputs is not None:
             raise InvalidInput("give inputs or file=..., not both: files are sent alone, one input each")
-        return self._request("POST", path, files=multipart_files(file), params=params)
+        # NOTE: a multipart body carries its parameters as one form field holding a JSON object
+        form = None if parameters is None else {"parameters": json.dumps(parameters)}
+        return self._request("POST", path, files=multipart_files(file), data=form, params=query)
 
     def events(self, name: str, after: int = 0) -> list[EventRecord]:
         """A deployment's stored progress events, oldest first. `Client().events("minilm")[-1].stage`"""

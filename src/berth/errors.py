@@ -95,6 +95,14 @@ class UnsupportedModel(BerthError):
     exit_code = 2
 
 
+class RequirementsUnmet(BerthError):
+    """The spec's `requirements:` are not installed in the workers' Python, or installing them failed."""
+
+    status_code = 422
+    code = "requirements_unmet"
+    exit_code = 2
+
+
 class ModelTooLarge(BerthError):
     """Preflight: the model exceeds a limit, the free disk, or the device memory."""
 

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     # fork workers from a template process that has imported torch (a cached deploy in ~1 s, not ~7 s)
     preload_workers: bool = True
     alert_webhook_url: str | None = None
+    # the constraints file `--install-requirements` installs through (default: a checkout's constraints.txt)
+    constraints: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
 

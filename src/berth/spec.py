@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from berth.errors import InvalidSpec
+from berth.requirements import parse_requirement
 
 NAME_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 NAME_RULE = (
@@ -120,6 +121,8 @@ class DeploymentSpec(_Strict):
     trust_remote_code: bool = False
     allow_pickle: bool = False
     env: dict[str, str] = Field(default_factory=dict)
+    # pip requirement strings a Python predictor needs beside berth (berth.requirements checks them)
+    requirements: list[str] = Field(default_factory=list)
 
     @field_validator("name")
     @classmethod
@@ -134,6 +137,11 @@ class DeploymentSpec(_Strict):
         if not DEVICE_PATTERN.match(value):
             raise ValueError(f"{value!r} is not a device: use auto, cpu, cuda or cuda:N")
         return value
+
+    @field_validator("requirements")
+    @classmethod
+    def _requirements(cls, value: list[str]) -> list[str]:
+        return [str(parse_requirement(text)) for text in value]
 
 
 def is_secret_key(key: str) -> bool:

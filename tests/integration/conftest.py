@@ -139,6 +139,7 @@ class ControlPlaneProcess:
     port: int
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
+    python: str = sys.executable  # the interpreter it (and so each worker it starts) runs on
 
     @property
     def url(self) -> str:
@@ -152,7 +153,7 @@ class ControlPlaneProcess:
         self.home.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "berth.control"],
+                [self.python, "-m", "berth.control"],
                 cwd=REPO,
                 env=self.env,
                 stdout=log,

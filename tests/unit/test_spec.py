@@ -146,3 +146,27 @@ def test_specs_are_immutable() -> None:
     with pytest.raises(ValueError, match="frozen"):
         spec.replicas = 3  # type: ignore[misc]
     assert isinstance(spec, DeploymentSpec)
+
+
+def test_requirements_default_to_none_and_are_normalised() -> None:
+    assert parse_spec(MINIMAL).requirements == []
+    spec = parse_spec(spec_with(requirements=["chronos-forecasting >= 2.3", "numpy<3; python_version>'3'"]))
+    assert spec.requirements == ["chronos-forecasting>=2.3", 'numpy<3; python_version > "3"']
+
+
+@pytest.mark.parametrize(
+    ("requirement", "fragment"),
+    [
+        ("chronos forecasting", "'chronos forecasting' is not a valid pip requirement"),
+        ("numpy>=>1", "'numpy>=>1' is not a valid pip requirement"),
+        ("-e ./chronos", "'-e ./chronos' is not a requirement"),
+        ("--index-url=https://example.com", "no pip options"),
+        ("", "'' is not a requirement"),
+        ("pkg @ https://example.com/pkg-1.0.whl", "names a URL"),
+    ],
+)
+def test_a_bad_requirement_is_named(requirement: str, fragment: str) -> None:
+    with pytest.raises(InvalidSpec) as caught:
+        parse_spec(spec_with(requirements=["numpy>=1", requirement]))
+    assert "spec.requirements" in caught.value.message
+    assert fragment in caught.value.message

@@ -31,6 +31,12 @@ def deploy(
     revision: Annotated[str | None, typer.Option(help="Hub branch, tag or commit.")] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Replace a deployment of that name.")] = False,
     detach: Annotated[bool, typer.Option("--detach", "-d", help="Return once accepted.")] = False,
+    install_requirements: Annotated[
+        bool,
+        typer.Option(
+            "--install-requirements", help="pip-install the spec's unmet requirements (through constraints)."
+        ),
+    ] = False,
 ) -> None:
     """Deploy a model and follow its progress until it is ready."""
     from berth.cli.progress import DeployProgress
@@ -38,13 +44,14 @@ def deploy(
 
     overrides: dict[str, Any] = {"replicas": replicas, "device": device, "dtype": dtype, "task": task}
     overrides |= {"runtime": runtime, "port": port, "revision": revision}
+    options: dict[str, Any] = {"replace": replace, "install_requirements": install_requirements}
     with client() as berth:
         if detach:
-            started = berth.deploy(model, name=name, replace=replace, wait=False, **overrides)
+            started = berth.deploy(model, name=name, wait=False, **options, **overrides)
             console.print(f"deploying {started.name}; follow it with `berth status {started.name}`")
             return
         with DeployProgress(name or model) as progress:
-            deployment = berth.deploy(model, name=name, replace=replace, on_event=progress, **overrides)
+            deployment = berth.deploy(model, name=name, on_event=progress, **options, **overrides)
         print_usage(deployment)
 
 

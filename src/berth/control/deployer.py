@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from berth import requirements
 from berth.api.types import DeploymentPublic, DeploymentState, DesiredState, SignaturePublic
 from berth.control.bus import Bus
 from berth.control.registry import Registry
@@ -28,7 +29,7 @@ from berth.control.supervisor import (
     backoff_s,
 )
 from berth.control.usage import usage_examples
-from berth.errors import BerthError
+from berth.errors import BerthError, RequirementsUnmet
 from berth.events import DOWNLOAD_SPAN, Event, Stage
 from berth.settings import Settings
 from berth.sources import (
@@ -41,7 +42,8 @@ from berth.sources import (
     preflight,
     resolve_source,
 )
-from berth.spec import DeploymentSpec
+from berth.sources.extras import require_task_package
+from berth.spec import DeploymentSpec, Task
 
 log = logging.getLogger("berth.deployer")
 
@@ -53,8 +55,13 @@ class Deployer:
 
     # what the API calls
 
-    async def deploy(self, spec: DeploymentSpec, *, replace: bool = False) -> DeploymentPublic:
-        """Register `spec` and start deploying it in the background (409 if the name is taken)."""
+    async def deploy(
+        self, spec: DeploymentSpec, *, replace: bool = False, install_requirements: bool = False
+    ) -> DeploymentPublic:
+        """Register `spec` and start deploying it in the background (409 if the name is taken).
+
+        With `install_requirements`, this run pip-installs the spec's unmet `requirements:`.
+        """
         resolve_source(spec.model)  # a missing folder or file is a clear error now, not a failed deploy
         if replace and self.registry.exists(spec.name):
             await self.remove(spec.name)
@@ -62,7 +69,7 @@ class Deployer:
             self.registry.create(spec)  # raises the 409 with its message
         self.supervisor.check_ports(spec)
         deployment = self.registry.create(spec)
-        self._start_run(spec)
+        self._start_run(spec, install_requirements=install_requirements)
         return deployment
 
     async def start(self, name: str) -> DeploymentPublic:
@@ -128,19 +135,19 @@ class Deployer:
 
     # the stages
 
-    def _start_run(self, spec: DeploymentSpec) -> None:
+    def _start_run(self, spec: DeploymentSpec, *, install_requirements: bool = False) -> None:
         self.registry.clear_events(spec.name)  # a run's history starts at 0 %, never mixes with the last
         self._emit(Event.at(spec.name, Stage.INITIALIZING, f"deployment {spec.name!r} accepted"))
-        task = asyncio.create_task(self._run(spec), name=f"deploy-{spec.name}")
+        task = asyncio.create_task(self._run(spec, install_requirements), name=f"deploy-{spec.name}")
         self._runs[spec.name] = task
         task.add_done_callback(
             lambda _: self._runs.pop(spec.name, None) if self._runs.get(spec.name) is task else None
         )
 
-    async def _run(self, spec: DeploymentSpec) -> None:
+    async def _run(self, spec: DeploymentSpec, install_requirements: bool = False) -> None:
         name = spec.name
         try:
-            source, report = await self._validate(spec)
+            source, report = await self._validate(spec, install_requirements)
             revision = await self._download(spec, source, report)
             if revision:
                 self.registry.update(name, model_revision=revision)
@@ -204,12 +211,45 @@ class Deployer:
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
-    async def _validate(self, spec: DeploymentSpec) -> tuple[ResolvedSource, PreflightReport]:
+    async def _validate(
+        self, spec: DeploymentSpec, install_requirements: bool = False
+    ) -> tuple[ResolvedSource, PreflightReport]:
         self._emit(Event.at(spec.name, Stage.VALIDATING, f"checking {spec.model.source} and whether it fits"))
         source = resolve_source(spec.model)
+        if spec.requirements:
+            await self._requirements(spec, install_requirements)
         report = await asyncio.to_thread(preflight, spec, source)
         check_preflight(report)
+        require_task_package(report.task)  # forecasting's chronos-forecasting, not imported
         return source, report
+
+    async def _requirements(self, spec: DeploymentSpec, install: bool) -> None:
+        """Fail unless the spec's requirements are installed; with `install`, pip-install the unmet ones."""
+        constraints = requirements.constraints_file(self.settings.constraints)
+        missing = await asyncio.to_thread(requirements.unmet, spec.requirements)
+        if not missing:
+            return
+        if not install:
+            raise RequirementsUnmet(requirements.unmet_message(missing, constraints))
+        texts = [item.requirement for item in missing]
+        through = f" through {constraints}" if constraints else " (no constraints: set BERTH_CONSTRAINTS)"
+        self._emit(Event.at(spec.name, Stage.VALIDATING, f"installing {', '.join(texts)}{through}"))
+        loop = asyncio.get_running_loop()
+
+        def on_line(line: str) -> None:
+            loop.call_soon_threadsafe(self._emit, Event.at(spec.name, Stage.VALIDATING, f"pip: {line}"))
+
+        try:
+            await asyncio.to_thread(requirements.install, texts, constraints, on_line)
+        except requirements.InstallFailed as exc:
+            raise RequirementsUnmet(
+                f"installing {', '.join(texts)} failed: {exc.last_error}; fix the requirement or install "
+                f"it yourself with `{requirements.install_hint(texts, constraints)}`"
+            ) from None
+        still = await asyncio.to_thread(requirements.unmet, spec.requirements)
+        if still:  # pip succeeded, yet a constraint or a marker left a requirement unmet
+            raise RequirementsUnmet(requirements.unmet_message(still, constraints))
+        self._emit(Event.at(spec.name, Stage.VALIDATING, f"installed {', '.join(texts)}"))
 
     async def _download(
         self, spec: DeploymentSpec, source: ResolvedSource, report: PreflightReport
@@ -260,10 +300,14 @@ class Deployer:
 def _signature(info: dict[str, Any]) -> SignaturePublic | None:
     """The signature in a worker's readiness body; None from a worker too old to report one."""
     try:
-        return SignaturePublic.model_validate(info["signature"])
+        signature = SignaturePublic.model_validate(info["signature"])
     except (KeyError, ValidationError):
         log.warning("the worker reported no readable signature; its usage examples assume text")
         return None
+    # NOTE: the task rides in the recorded signature, so the playground knows what `task: auto` became
+    # without a column of its own; a task this control plane does not know is left out, not fatal.
+    task = info.get("task")
+    return signature.model_copy(update={"task": Task(task) if task in set(Task) else None})
 
 
 def _downloading(name: str, progress: float, message: str) -> Event:

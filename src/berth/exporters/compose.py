@@ -8,9 +8,11 @@ from typing import Any
 
 import berth
 from berth.exporters import common as c
+from berth.exporters import packages
 from berth.exporters.nginx import render_nginx
 from berth.exporters.options import ExportOptions
 from berth.exporters.sizing import Sizing, mebibytes, size_deployment
+from berth.settings import get_settings
 from berth.sources.types import SourceKind
 from berth.spec import DeploymentSpec
 
@@ -46,6 +48,7 @@ def compose_bundle(specs: list[DeploymentSpec], options: ExportOptions) -> dict[
         "README.md": c.render("compose-README.md.j2", **context),
     }
     files.update({f"specs/{spec.name}.yaml": c.spec_yaml(spec) for spec in specs})
+    files.update(packages.bundle_files(specs, context["constraints"]))
     return files
 
 
@@ -198,6 +201,10 @@ def _template_context(
         "postgres": options.postgres,
         "bake": options.ml_packages == "bake",
         "ml_requirements": c.ML_REQUIREMENTS,
+        "spec_requirements": packages.requirements_of(specs),
+        "constraints": packages.constraints_text(specs, get_settings().constraints),
+        "predictor_code": bool(packages.bundle_code(specs)),
+        "predictors_dir": packages.PREDICTORS_DIR,
         "torch_index": None if any_gpu else c.CPU_TORCH_INDEX,
         "secret_keys": sorted({key for spec in specs for key in c.secret_keys(spec)}),
         "local_models": [s.name for s in specs if c.source_kind(s) in (SourceKind.LOCAL, SourceKind.ONNX)],

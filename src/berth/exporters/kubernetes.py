@@ -12,9 +12,11 @@ from typing import Any
 import berth
 from berth.errors import InvalidSpec
 from berth.exporters import common as c
+from berth.exporters import packages
 from berth.exporters.nginx import body_size
 from berth.exporters.options import ExportOptions
 from berth.exporters.sizing import GIB, Sizing, gibibytes, mebibytes, size_deployment
+from berth.settings import get_settings
 from berth.sources.types import SourceKind
 from berth.spec import DeploymentSpec
 
@@ -238,11 +240,15 @@ def deployment_manifests(
 ) -> dict[str, dict[str, Any]]:
     name = spec.name
     spec_text = c.spec_yaml(spec)
+    code = packages.predictor_files(spec)
+    data = {f"{name}.yaml": spec_text, **packages.bundle_files([spec], _constraints([spec]))}
+    for path in code:
+        del data[f"predictors/{path}"]  # the code travels in a ConfigMap of its own
     config_map = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": metadata(f"{name}-spec", "worker", options),
-        "data": {f"{name}.yaml": spec_text},
+        "data": data,
     }
     shared = spec.replicas > 1 or options.hpa is not None
     cache_bytes = sizing.cache_bytes + (ML_PACKAGES_BYTES if options.ml_packages == "volume" else 0)
@@ -266,9 +272,58 @@ def deployment_manifests(
             },
         ),
     }
+    if code:
+        files[f"{name}-code-configmap.yaml"] = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": metadata(f"{name}-code", "worker", options),
+            "data": {_code_key(path): text for path, text in code.items()},
+        }
     if options.hpa is not None:
         files[f"{name}-hpa.yaml"] = hpa(name, options)
     return files
+
+
+def _constraints(specs: list[DeploymentSpec]) -> str | None:
+    return packages.constraints_text(specs, get_settings().constraints)
+
+
+def _code_key(path: str) -> str:
+    """A ConfigMap key for a file path: `/` is not allowed in keys, and `--` is in no Python module name."""
+    return path.replace("/", "--")
+
+
+def _requirements_container(spec: DeploymentSpec, options: ExportOptions, gpu: bool) -> dict[str, Any]:
+    """An init container that pip-installs the spec's requirements into the cache volume, once per change.
+
+    `--target` installs their dependencies too (torch among them), hence the CPU wheel index off GPUs.
+    """
+    pip = "/etc/berth/pip"
+    constraints = f"-c {pip}/{packages.CONSTRAINTS} " if _constraints([spec]) is not None else ""
+    constraints += "" if gpu else f"--extra-index-url {c.CPU_TORCH_INDEX} "
+    # NOTE: replicas share the volume; the lock makes the first one install and the others wait for it.
+    script = (
+        'stamp="$TARGET/.installed-$(cat /etc/berth/pip/*.txt | sha256sum | cut -c1-16)"; '
+        'flock "$TARGET/.lock" sh -c \'if [ ! -f "$1" ]; then '
+        'find "$TARGET" -mindepth 1 -maxdepth 1 ! -name .lock -exec rm -rf {} + && '
+        f'pip install --no-warn-script-location --target "$TARGET" {constraints}-r {pip}/requirements.txt && '
+        'touch "$1"; fi\' sh "$stamp"'
+    )
+    return {
+        "name": "requirements",
+        "image": options.image,
+        "command": ["sh", "-ec", script],
+        "env": [
+            {"name": "TARGET", "value": packages.REQUIREMENTS_DIR},
+            {"name": "PIP_CACHE_DIR", "value": "/tmp/pip-cache"},  # noqa: S108 - an emptyDir
+        ],
+        "securityContext": container_security(),
+        "volumeMounts": [
+            {"name": "spec", "mountPath": pip, "readOnly": True},
+            {"name": "model-cache", "mountPath": packages.REQUIREMENTS_DIR, "subPath": "requirements"},
+            {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108
+        ],
+    }
 
 
 def worker_deployment(
@@ -296,6 +351,18 @@ def worker_deployment(
             {"name": "model-cache", "mountPath": c.ML_PACKAGES_DIR, "subPath": "ml-packages"},
             {"name": "model-cache", "mountPath": c.PIP_CACHE, "subPath": "pip"},
         ]
+    python_path = []
+    if spec.requirements:
+        python_path.append(packages.REQUIREMENTS_DIR)
+        mounts.append(
+            {"name": "model-cache", "mountPath": packages.REQUIREMENTS_DIR, "subPath": "requirements"}
+        )
+    code = packages.predictor_files(spec)
+    if code:
+        python_path.append(packages.PREDICTORS_DIR)
+        mounts.append({"name": "code", "mountPath": packages.PREDICTORS_DIR, "readOnly": True})
+    if python_path:
+        env.append({"name": "PYTHONPATH", "value": ":".join(python_path)})
     if _local(spec):  # copied onto the volume by the user (README)
         mounts.append(
             {
@@ -336,6 +403,11 @@ def worker_deployment(
             {"name": "tmp", "emptyDir": {}},
         ],
     }
+    if spec.requirements:
+        pod["initContainers"] = [_requirements_container(spec, options, sizing.gpu)]
+    if code:
+        items = [{"key": _code_key(path), "path": path} for path in code]
+        pod["volumes"].append({"name": "code", "configMap": {"name": f"{name}-code", "items": items}})
     strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
     if sizing.gpu:
         requests["nvidia.com/gpu"] = limits["nvidia.com/gpu"] = "1"

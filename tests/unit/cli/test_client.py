@@ -173,3 +173,19 @@ def test_defaults_come_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     with Client() as berth:
         assert berth.url == "http://127.0.0.1:8123"
         assert berth._headers == {"Authorization": "Bearer from-env"}
+
+
+def test_deploy_asks_for_the_requirements_install_only_when_told() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(202, json={**DEPLOYMENT, "name": "chronos", "state": "deploying"})
+
+    spec = {"name": "chronos", "model": {"source": "fc:Chronos"}, "requirements": ["chronos-forecasting"]}
+    with mock(handler, api_key=None) as berth:
+        berth.deploy(spec, wait=False)
+        berth.deploy(spec, wait=False, install_requirements=True)
+    assert "install_requirements" not in seen[0].url.params
+    assert seen[1].url.params["install_requirements"] == "true"
+    assert json.loads(seen[1].content)["requirements"] == ["chronos-forecasting"]

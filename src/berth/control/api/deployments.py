@@ -21,9 +21,14 @@ async def deploy(
     plane: Plane,
     spec: Annotated[dict[str, Any], Body(description="a deployment spec, as JSON")],
     replace: bool = False,
+    install_requirements: Annotated[
+        bool, Query(description="pip-install the spec's unmet `requirements:` at validating")
+    ] = False,
 ) -> DeploymentPublic:
     """Deploy a model; progress follows on the WebSocket and the events route."""
-    return await plane.deployer.deploy(parse_spec(spec), replace=replace)
+    return await plane.deployer.deploy(
+        parse_spec(spec), replace=replace, install_requirements=install_requirements
+    )
 
 
 @router.get("/deployments", response_model=list[DeploymentPublic], operation_id="list_deployments")
