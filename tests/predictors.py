@@ -94,6 +94,29 @@ class ImageInfo:
         return [{"size": list(i.size), "mode": i.mode, "top_left": _pixel(i)} for i in batch]
 
 
+class Detector:
+    """Answers in object detection's shape from the image's own size: a "left half" box scored 0.9 and a
+    "bottom-right quarter" box scored 0.3, each kept when its score reaches the `threshold` (0.5)."""
+
+    inputs = [TensorSpec("image", "BYTES", (-1,), content="image")]
+
+    def predict(self, batch: list[Image.Image], params: dict[str, Any]) -> list[list[dict[str, Any]]]:
+        threshold = float(params.get("threshold", 0.5))
+        answers = []
+        for image in batch:
+            w, h = image.size
+            found = [
+                {"label": "left half", "score": 0.9, "box": _box(0, 0, w // 2, h)},
+                {"label": "bottom-right quarter", "score": 0.3, "box": _box(w // 2, h // 2, w, h)},
+            ]
+            answers.append([item for item in found if item["score"] >= threshold])
+        return answers
+
+
+def _box(xmin: int, ymin: int, xmax: int, ymax: int) -> dict[str, int]:
+    return {"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax}
+
+
 def _pixel(image: Image.Image) -> Any:
     pixel: Any = image.getpixel((0, 0))
     return list(pixel)

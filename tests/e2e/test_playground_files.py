@@ -1,4 +1,5 @@
-"""The playground with files: picker and drop zone for image models, an image answer shown, a mesh downloaded.
+"""The playground with files: picker and drop zone for image models, an image answer shown, a mesh downloaded,
+detection boxes drawn over the uploaded image.
 
 Real control plane, real workers running `tests/predictors.py`, Debian's chromium. Each image is built
 here with Pillow, and each answer is checked against what the image itself is (its size, its colour)
@@ -31,6 +32,7 @@ SPECS: dict[str, dict[str, Any]] = {
     "imageinfo": {"model": {"source": "tests.predictors:ImageInfo"}, "limits": {"max_image_pixels": 1000}},
     "glbmaker": {"model": {"source": "tests.predictors:GlbMaker"}},
     "swatch": {"model": {"source": "tests.predictors:Swatch"}},
+    "detector": {"model": {"source": "tests.predictors:Detector"}, "task": "object-detection"},
 }
 DROP_LABEL = re.compile(r"^Input file: drop an image")
 
@@ -213,4 +215,52 @@ def test_an_image_answer_is_shown_inline(
     expect(page.get_by_test_id("binary-facts")).to_have_text(f"result[0]: image/png, {len(direct.content)} B")
     expect(page.get_by_role("link", name="Download swatch-result-0.png")).to_be_visible()
     page.screenshot(path=shots / "42-playground-image-answer.png", full_page=True)
+    console.assert_clean()
+
+
+def test_detections_are_drawn_over_the_uploaded_image(
+    control_plane: ControlPlaneProcess, page: Page, console: ConsoleLog, shots: Path
+) -> None:
+    plane = deployed(control_plane, "detector")
+    assert plane.deployment("detector")["signature"]["task"] == "object-detection"  # what the worker serves
+    page.goto(f"{plane.url}/deployments/detector")
+    threshold = page.get_by_label(re.compile(r"^Threshold"))  # the task's own parameter
+    expect(threshold).to_have_value("0.5")
+    page.get_by_label(DROP_LABEL).set_input_files(upload("wide.png", png((40, 20), color=BLUE)))
+
+    def drawn() -> list[dict[str, float]]:
+        """Each box's place in percent of the image as shown, measured in the page."""
+        image = page.get_by_alt_text(re.compile(r"^wide\.png with \d+ detected object"))
+        expect(image).to_be_visible()
+        frame = image.bounding_box()
+        assert frame is not None
+        assert frame["width"] > 40  # shown larger than its 40 pixels: the boxes must scale with it
+        places = []
+        for box in page.get_by_test_id("detection-box").all():
+            rect = box.bounding_box()
+            assert rect is not None
+            places.append(
+                {
+                    "left": round((rect["x"] - frame["x"]) / frame["width"] * 100),
+                    "top": round((rect["y"] - frame["y"]) / frame["height"] * 100),
+                    "width": round(rect["width"] / frame["width"] * 100),
+                    "height": round(rect["height"] / frame["height"] * 100),
+                }
+            )
+        return places
+
+    answer = send(page)
+    box = {"xmin": 0, "ymin": 0, "xmax": 20, "ymax": 20}
+    assert answer["result"] == [[{"label": "left half", "score": 0.9, "box": box}]]
+    expect(page.get_by_test_id("detection-box")).to_have_count(1)
+    assert drawn() == [{"left": 0, "top": 0, "width": 50, "height": 100}]
+    expect(page.get_by_test_id("detection-box")).to_have_text("left half 90.0 %")
+
+    # A lower threshold goes to the model as a parameter beside the file, and its second box is drawn.
+    threshold.fill("0.2")
+    send(page)
+    expect(page.get_by_test_id("detection-box")).to_have_count(2)
+    assert drawn()[1] == {"left": 50, "top": 50, "width": 50, "height": 50}
+    expect(page.get_by_test_id("detection-box").nth(1)).to_have_text("bottom-right quarter 30.0 %")
+    page.screenshot(path=shots / "44-playground-detections.png", full_page=True)
     console.assert_clean()

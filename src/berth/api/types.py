@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from berth.events import Event
 from berth.sourcekind import SourceKind
+from berth.spec import Task
 
 # NOTE: an answer's JSON carries every field, defaults included, so the schemas of the shapes the API
 # sends mark them all required; the UI's generated types then never make a present field optional.
@@ -65,6 +66,8 @@ class SignaturePublic(BaseModel):
 
     inputs: list[TensorPublic] = Field(default_factory=list)
     outputs: list[TensorPublic] = Field(default_factory=list)
+    # the task the worker serves (what `task: auto` became); None in a signature recorded before it was
+    task: Task | None = None
 
 
 class DeploymentPublic(BaseModel):

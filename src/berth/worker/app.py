@@ -28,13 +28,15 @@ from berth.runtimes.base import Signature, TensorSpec
 from berth.worker.http import Guard, error_response, json_response
 from berth.worker.protocols.openai import openai_routes
 from berth.worker.protocols.predict import predict_endpoint
+from berth.worker.protocols.rerank import rerank_routes
 from berth.worker.protocols.v2 import v2_routes
 from berth.worker.service import ModelService
 
 
 def create_app(service: ModelService, api_key: str | None = None) -> ASGIApp:
     guard = Guard(api_key, service.metrics.observe_request)
-    signature = signature_public(service.runtime.signature()).model_dump(mode="json")
+    # NOTE: the task is the ready body's own field; the control plane puts it in the signature it records
+    signature = signature_public(service.runtime.signature()).model_dump(mode="json", exclude={"task"})
 
     async def live(request: Request) -> Response:
         return json_response({"status": "live", "deployment": service.name})
@@ -61,6 +63,7 @@ def create_app(service: ModelService, api_key: str | None = None) -> ASGIApp:
         Route("/metrics", guard("metrics", metrics), methods=["GET"]),
         *v2_routes(service, guard),
         *openai_routes(service, guard),
+        *rerank_routes(service, guard),
     ]
 
     async def http_error(request: Request, exc: Exception) -> Response:

@@ -653,6 +653,8 @@ export interface components {
             runtime: string | null;
             /** Task */
             task: string | null;
+            /** Activation Bytes */
+            activation_bytes: number | null;
         };
         /**
          * PullRequest
@@ -735,6 +737,7 @@ export interface components {
             inputs: components["schemas"]["TensorPublic"][];
             /** Outputs */
             outputs: components["schemas"]["TensorPublic"][];
+            task: components["schemas"]["Task"] | null;
         };
         /**
          * SourceDescription
@@ -826,6 +829,11 @@ export interface components {
             processes: components["schemas"]["ReplicaStats"][];
         };
         /**
+         * Task
+         * @enum {string}
+         */
+        Task: "auto" | "feature-extraction" | "text-classification" | "token-classification" | "fill-mask" | "text-generation" | "text2text-generation" | "summarization" | "translation" | "question-answering" | "zero-shot-classification" | "text-ranking" | "image-classification" | "object-detection" | "image-feature-extraction" | "zero-shot-image-classification" | "automatic-speech-recognition" | "time-series-forecasting";
+        /**
          * TensorPublic
          * @description One input or output of a deployment's model, as its V2 model metadata reports it.
          */
@@ -867,6 +875,8 @@ export interface operations {
         parameters: {
             query?: {
                 replace?: boolean;
+                /** @description pip-install the spec's unmet `requirements:` at validating */
+                install_requirements?: boolean;
             };
             header?: never;
             path?: never;

@@ -24,6 +24,7 @@ export type DeploymentStats = Schemas["DeploymentStats"];
 export type SystemInfo = Schemas["SystemInfo"];
 export type Signature = Schemas["SignaturePublic"];
 export type Tensor = Schemas["TensorPublic"];
+export type Task = Schemas["Task"];
 
 // NOTE: not in the OpenAPI document: `POST /api/v1/deployments/{name}/inference` passes the worker's
 // own answer through untouched, and its shape depends on the deployment's protocol (docs/protocols.md).

@@ -19,6 +19,7 @@ interface Props {
 export function FileDrop({ id, takes, accept, file, onFile }: Props) {
   const [over, setOver] = useState(false);
   const preview = useObjectUrl(file && file.type.startsWith("image/") ? file : null);
+  const clip = useObjectUrl(file && file.type.startsWith("audio/") ? file : null); // to listen to before sending
 
   const dragOver = (event: DragEvent) => {
     event.preventDefault(); // NOTE: without it the browser opens the dropped file instead
@@ -62,6 +63,7 @@ export function FileDrop({ id, takes, accept, file, onFile }: Props) {
       {file && (
         <div className="file-chosen" aria-live="polite">
           {preview && <img src={preview} alt={`Preview of ${file.name}`} className="file-preview" />}
+          {clip && <audio controls src={clip} aria-label={`Play ${file.name}`} className="file-audio" />}
           <span data-testid="chosen-file">
             {file.name} ({file.type || "unknown type"}, {formatBytes(file.size)})
           </span>

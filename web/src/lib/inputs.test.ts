@@ -10,7 +10,11 @@ const tensor = (name: string, content: string | null = null, media_type: string 
   media_type,
 });
 
-const signature = (inputs: Tensor[], outputs: Tensor[] = [tensor("output")]): Signature => ({ inputs, outputs });
+const signature = (inputs: Tensor[], outputs: Tensor[] = [tensor("output")]): Signature => ({
+  inputs,
+  outputs,
+  task: null,
+});
 
 describe("fileInput", () => {
   it("is the only input when it takes an image, audio or a file", () => {
@@ -69,5 +73,12 @@ describe("fileBody", () => {
     expect(sent.name).toBe("cat.png");
     expect(sent.type).toBe("image/png");
     expect([...new Uint8Array(await sent.arrayBuffer())]).toEqual([137, 80, 78, 71]);
+  });
+
+  it("adds the parameters as one JSON field, and only when there are some", () => {
+    const form = fileBody(new Blob(["x"]), "a.png", { threshold: 0.3, candidate_labels: ["cat", "dog"] });
+    expect([...form.keys()]).toEqual(["file", "parameters"]);
+    expect(JSON.parse(form.get("parameters") as string)).toEqual({ threshold: 0.3, candidate_labels: ["cat", "dog"] });
+    expect([...fileBody(new Blob(["x"]), "a.png", {}).keys()]).toEqual(["file"]);
   });
 });

@@ -47,9 +47,11 @@ export function binaryOutput(signature: Signature | null | undefined): Tensor | 
   return signature?.outputs.find(takesFile) ?? null;
 }
 
-/** A multipart body with the file in field `file`, as `curl -F file=@PATH` sends it. */
-export function fileBody(file: Blob, filename: string): FormData {
+/** A multipart body with the file in field `file`, as `curl -F file=@PATH` sends it, and any parameters
+ * as one JSON field `parameters`. */
+export function fileBody(file: Blob, filename: string, parameters: Record<string, unknown> = {}): FormData {
   const form = new FormData();
   form.append("file", file, filename);
+  if (Object.keys(parameters).length) form.append("parameters", JSON.stringify(parameters));
   return form;
 }

@@ -5,6 +5,7 @@ import { Link } from "../../components/Link";
 import { StateBadge } from "../../components/StateBadge";
 import { usePoll } from "../../hooks/usePoll";
 import { formatDuration } from "../../lib/format";
+import { deploymentTask } from "../../lib/tasks";
 import { Actions } from "./Actions";
 import { EventHistory } from "./EventHistory";
 import { LogTail } from "./LogTail";
@@ -69,7 +70,7 @@ export function DeploymentPage({ name }: { name: string }) {
       )}
       {live && d && (
         <div className="columns">
-          <Playground name={name} ready={d.state === "ready"} signature={d.signature} />
+          <Playground name={name} ready={d.state === "ready"} signature={d.signature} task={deploymentTask(d)} />
           <UsageExamples deployment={d} />
           <StatsCharts name={name} />
           <LogTail name={name} />

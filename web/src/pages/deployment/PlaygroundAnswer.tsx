@@ -1,4 +1,4 @@
-import { useMemo } from "react";
+import { type ReactNode, useMemo } from "react";
 import type { InferenceAnswer } from "../../api/client";
 import { useObjectUrl } from "../../hooks/useObjectUrl";
 import { base64ToBytes, binaryOutputs, downloadName, isShownImage, withoutBase64 } from "../../lib/binary";
@@ -25,7 +25,15 @@ function BinaryOutputView({ blob, mediaType, where, fileName }: { blob: Blob; me
   );
 }
 
-export function PlaygroundAnswer({ name, answer, roundTripMs }: { name: string; answer: InferenceAnswer; roundTripMs: number }) {
+interface AnswerProps {
+  name: string;
+  answer: InferenceAnswer;
+  roundTripMs: number;
+  /** A picture of the answer (bars, boxes, a chart…), shown above its JSON. */
+  children?: ReactNode;
+}
+
+export function PlaygroundAnswer({ name, answer, roundTripMs, children }: AnswerProps) {
   const json = answer.kind === "json" ? answer.answer : null;
   // NOTE: decoded once per answer, not per render: a mesh can be megabytes of base64.
   const outputs = useMemo(
@@ -64,6 +72,7 @@ export function PlaygroundAnswer({ name, answer, roundTripMs }: { name: string; 
               fileName={downloadName(name, output.path, output.mediaType)}
             />
           ))}
+          {children}
           <pre className="json" tabIndex={0} aria-label="Result as JSON" data-testid="result-json">
             {JSON.stringify(outputs.length ? withoutBase64(answer.answer) : answer.answer, null, 2)}
           </pre>

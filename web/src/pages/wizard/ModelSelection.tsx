@@ -3,11 +3,10 @@ import { api } from "../../api/client";
 import type { CachedModel, Preflight, SourceDescription } from "../../api/types";
 import { ErrorMessage } from "../../components/ErrorMessage";
 import { formatBytes } from "../../lib/format";
+import { TASKS, describeTask } from "../../lib/tasks";
 import { Field } from "./Field";
 import { PreflightResult } from "./PreflightResult";
 import type { StepProps } from "./steps";
-
-const TASKS = ["auto", "feature-extraction", "text-classification", "token-classification", "fill-mask", "text-generation"];
 
 type Props = StepProps<{
   preflight: Preflight | null;
@@ -85,7 +84,7 @@ export function ModelSelection({ form, update, preflight, described, checking, p
           <select id="model-task" value={form.task} onChange={(event) => update({ task: event.target.value })} aria-describedby={describedBy}>
             {TASKS.map((task) => (
               <option key={task} value={task}>
-                {task}
+                {`${task}: ${describeTask(task)}`}
               </option>
             ))}
           </select>
