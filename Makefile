@@ -7,7 +7,7 @@ PIP := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
 
 NPM ?= npm
 
-.PHONY: install ui demo test lint bench bench-image clean
+.PHONY: install ui demo test lint bench bench-image bench-detection bench-forecast clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,14 @@ bench: install
 # The image case: a ViT classifier served from JPEG uploads against the raw pipeline (needs wrk, not LitServe).
 bench-image: install
 	$(BIN)/python benchmarks/serve_image.py $(BENCH_ARGS)
+
+# Object detection: a random DETR (DETR's transformer shape) at 1 and 16 clients against pipeline("object-detection").
+bench-detection: install
+	$(BIN)/python benchmarks/serve_image.py --task object-detection $(BENCH_ARGS)
+
+# Forecasting: a random Chronos-Bolt (chronos-bolt-small's shape) at 1 and 16 clients against predict_quantiles.
+bench-forecast: install
+	$(BIN)/python benchmarks/serve_forecast.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-bench .pytest_cache .mypy_cache .ruff_cache artifacts web/node_modules src/berth/ui

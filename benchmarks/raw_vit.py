@@ -11,6 +11,9 @@ top 5) on the decoded images. A batch size's `rps` is the whole pipeline's; `mod
 calls without the decoding (the model on images already decoded); `batch1_p50_ms` is the
 processor-and-model p50 at batch 1 and `decode_p50_ms` one JPEG's decode p50, the two parts of what
 one request to a server has to cost at least.
+
+With `--task object-detection` the model is `detr_model.Detector` (transformers' object-detection
+pipeline on the saved DETR folder) instead of the ViT `Classifier`; everything else is the same.
 """
 
 from __future__ import annotations
@@ -20,12 +23,14 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import psutil
 
+from detr_model import Detector
 from image_corpus import decode, offline
 from vit_predictor import Classifier
 
@@ -35,14 +40,14 @@ DEFAULT_BATCHES = (1, 4, 8, 16)
 class Raw:
     """The pipeline, loaded and warmed on the one thread that calls it (as a server's model thread)."""
 
-    def __init__(self, folder: str, jpegs: list[bytes]) -> None:
+    def __init__(self, folder: str, jpegs: list[bytes], task: str = "image-classification") -> None:
         self.jpegs = jpegs
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
-        self.classify: Classifier = self.pool.submit(self._load, folder).result()
+        self.classify: Callable[[list[Any]], list[Any]] = self.pool.submit(self._load, folder, task).result()
         self.warm: set[int] = set()
 
-    def _load(self, folder: str) -> Classifier:
-        classify = Classifier(folder)
+    def _load(self, folder: str, task: str) -> Callable[[list[Any]], list[Any]]:
+        classify = Detector(folder) if task == "object-detection" else Classifier(folder)
         classify([decode(j) for j in self.jpegs])
         return classify
 
@@ -128,9 +133,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="measured time per batch size")
     parser.add_argument("--min-calls", type=int, default=3, help="at least this many calls per batch size")
     parser.add_argument("--serve", action="store_true", help="answer measurement requests on stdin")
+    parser.add_argument(
+        "--task", default="image-classification", choices=("image-classification", "object-detection")
+    )
     args = parser.parse_args()
     offline()
-    raw = Raw(args.folder, [Path(p).read_bytes() for p in args.jpegs])
+    raw = Raw(args.folder, [Path(p).read_bytes() for p in args.jpegs], args.task)
     try:
         if args.serve:
             serve(raw)

@@ -18,6 +18,11 @@ pipeline's best batch, decode included (decoding must not starve the model); at 
 within 3 ms of raw batch 1 plus one JPEG's decode. Prints a Markdown report with PASS/FAIL lines
 (reported, never asserted) and writes it to artifacts/bench/image-latest.{md,json}. About 3-4
 minutes with the defaults here; `--smoke` runs every phase for a second or so (under a minute).
+
+`--task object-detection` (make bench-detection) measures object detection the same way: a random DETR
+(detr_model.py: its shape and why) served by berth's own transformers runtime from its folder, against
+transformers' `pipeline("object-detection")` on the same folder at its best batch size, at 1 and 16
+clients (the target: ≥ 0.85x raw at 16), into artifacts/bench/detection-latest.{md,json}.
 """
 
 from __future__ import annotations
@@ -31,23 +36,29 @@ import time
 from dataclasses import asdict, fields
 from pathlib import Path
 
+import detr_model
+from image_corpus import describe_model
+
 # NOTE: run as a script, this file's folder is sys.path[0]: `serving` and `image_corpus` import from here.
 from serving.cpu import renice, wait_for_quiet
 from serving.env import ARTIFACTS, BENCH_DIR, ROOT, progress
 from serving.image_options import parse_args
-from serving.image_report import render, targets
+from serving.image_report import TARGET_THROUGHPUT_CLIENTS, render, targets
 from serving.image_rounds import PAIRED_MIN_CALLS, PREDICTOR, ImageRun, measure_berth, write_spec
 from serving.processes import RawBaseline, free_port, server_env
 from serving.stats import noise
 
-REPORT = "image-latest"  # artifacts/bench/image-latest.{md,json}, git-ignored like every report there
+# artifacts/bench/<name>-latest.{md,json}, git-ignored like every report there
+REPORTS = {"image-classification": "image-latest", "object-detection": "detection-latest"}
+DETECTION = "object-detection"
 
 
-def prepare(folder: Path) -> tuple[Path, list[Path]]:
-    """The saved ViT folder and the JPEGs, made by a child process (this one never imports torch)."""
-    cmd = [sys.executable, str(BENCH_DIR / "image_corpus.py"), str(folder)]
+def prepare(folder: Path, task: str) -> tuple[Path, list[Path]]:
+    """The saved model folder and the JPEGs, made by a child process (this one never imports torch)."""
+    script, model = ("detr_model.py", "detr") if task == DETECTION else ("image_corpus.py", "vit")
+    cmd = [sys.executable, str(BENCH_DIR / script), str(folder)]
     subprocess.run(cmd, env=server_env(), check=True, timeout=300, capture_output=True)
-    return folder / "vit", sorted(folder.glob("image-*.jpg"))
+    return folder / model, sorted(folder.glob("image-*.jpg"))
 
 
 def main() -> int:
@@ -56,21 +67,25 @@ def main() -> int:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     report = args.report
     report["nice"] = renice(args.nice)
-    report.update(started=time.strftime("%Y-%m-%d %H:%M:%S"), args=None, predictor=PREDICTOR)
+    detection = args.task == DETECTION
+    served = "berth's transformers runtime (object-detection)" if detection else PREDICTOR
+    report.update(started=time.strftime("%Y-%m-%d %H:%M:%S"), args=None, predictor=served, task=args.task)
+    report["model"] = detr_model.describe_model() if detection else describe_model()
     run = ImageRun("berth")
     with tempfile.TemporaryDirectory(prefix="berth-bench-vit-") as tmp:
-        progress("saving the random-weight ViT and writing the JPEGs")
-        vit, jpegs = prepare(Path(tmp))
+        progress(f"saving the random-weight {'DETR' if detection else 'ViT'} and writing the JPEGs")
+        vit, jpegs = prepare(Path(tmp), args.task)
         sizes = sorted(round(p.stat().st_size / 1024) for p in jpegs)
         report["jpeg_kb"] = f"{sizes[0]}-{sizes[-1]}"
         wait_for_quiet("raw", report)
         progress(f"raw in-process pipeline (batches {', '.join(map(str, args.raw_batches))})")
-        args.raw = RawBaseline("raw_vit.py", (str(vit), *map(str, jpegs)), log_name="raw-vit")
+        raw_args = (str(vit), *map(str, jpegs), "--task", args.task)
+        args.raw = RawBaseline("raw_vit.py", raw_args, log_name="raw-detr" if detection else "raw-vit")
         try:
             report["raw_about"] = args.raw.about
             report["raw"] = args.raw.measure(args.raw_batches, args.raw_seconds, PAIRED_MIN_CALLS)
             port = free_port()
-            spec = write_spec(ARTIFACTS / "vit.yaml", vit, args.max_batch_size)
+            spec = write_spec(ARTIFACTS / f"{vit.name}.yaml", vit, args.max_batch_size, args.task)
             cmd = [args.berth_python, "-m", "berth.worker", str(spec), "--port", str(port)]
             try:
                 measure_berth(run, cmd, port, jpegs, args)
@@ -79,11 +94,13 @@ def main() -> int:
                 progress(f"berth: FAILED: {exc}")
         finally:
             args.raw.close()
-    report["targets"] = targets(run, noise([run], report))
+    judged_at = 16 if detection else TARGET_THROUGHPUT_CLIENTS
+    report["targets"] = targets(run, noise([run], report), judged_at)
     report["args"] = {f.name: getattr(args, f.name) for f in fields(args) if f.name not in ("raw", "report")}
     report["servers"] = [{**asdict(run), "passes": [asdict(p) for p in run.passes]}]
     markdown = render(report, run, args)
-    markdown_path, json_path = ARTIFACTS / f"{REPORT}.md", ARTIFACTS / f"{REPORT}.json"
+    name = REPORTS[args.task]
+    markdown_path, json_path = ARTIFACTS / f"{name}.md", ARTIFACTS / f"{name}.json"
     markdown_path.write_text(markdown)
     json_path.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2) if args.json else markdown)

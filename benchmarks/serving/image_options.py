@@ -19,6 +19,9 @@ SMOKE = {
     "concurrency": "1,8",
     "raw_batches": "1,4",
 }
+TASKS = ("image-classification", "object-detection")
+# the client counts each task is judged at by default: the ViT at 32, detection at 16
+DEFAULT_CONCURRENCY = {"image-classification": "1,8,32", "object-detection": "1,16"}
 
 
 @dataclass
@@ -33,6 +36,7 @@ class ImageArgs:
     nice: int
     json: bool
     berth_python: str
+    task: str = "image-classification"
     raw: RawBaseline | None = None  # started by main, used by every pass
     report: dict[str, Any] = field(default_factory=dict)  # shared with main, for busy_before
 
@@ -47,7 +51,15 @@ def parse_args(description: str, argv: list[str] | None = None) -> ImageArgs:
         "--warmup", type=float, default=2.0, help="seconds of wrk warm-up before each pass (2)"
     )
     parser.add_argument("--raw-seconds", type=float, default=3.0, help="seconds per raw batch size (3)")
-    parser.add_argument("--concurrency", default="1,8,32", help="comma-separated client counts (1,8,32)")
+    parser.add_argument(
+        "--concurrency", default=None, help="comma-separated client counts (1,8,32; detection 1,16)"
+    )
+    parser.add_argument(
+        "--task",
+        choices=TASKS,
+        default="image-classification",
+        help="a ViT predictor (image-classification), or a DETR on berth's own runtime (object-detection)",
+    )
     parser.add_argument(
         "--raw-batches",
         default="1,4,8,16",
@@ -66,6 +78,8 @@ def parse_args(description: str, argv: list[str] | None = None) -> ImageArgs:
     )
     parser.add_argument("--berth-python", default=sys.executable, help="python that runs berth.worker")
     ns = parser.parse_args(argv)
+    if ns.concurrency is None:
+        ns.concurrency = DEFAULT_CONCURRENCY[ns.task]
     if ns.smoke:
         for key, value in SMOKE.items():
             setattr(ns, key, value)
@@ -80,4 +94,5 @@ def parse_args(description: str, argv: list[str] | None = None) -> ImageArgs:
         nice=ns.nice,
         json=ns.json,
         berth_python=ns.berth_python,
+        task=ns.task,
     )

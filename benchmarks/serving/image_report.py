@@ -21,8 +21,11 @@ TARGET_LATENCY_OVERHEAD_MS = 3.0  # berth p50 at 1 client minus (raw batch-1 p50
 TOP5_TOLERANCE = 1e-4  # berth must answer what the raw pipeline answers, not merely something fast
 
 
-def targets(berth: ImageRun, other_cpu: float) -> list[tuple[str, str]]:
-    """(PASS|FAIL|SKIP|WARN|INFO, sentence) for each target, after a word on the run's noise."""
+def targets(
+    berth: ImageRun, other_cpu: float, clients: int = TARGET_THROUGHPUT_CLIENTS
+) -> list[tuple[str, str]]:
+    """(PASS|FAIL|SKIP|WARN|INFO, sentence) for each target (throughput judged at `clients`), after a
+    word on the run's noise."""
     out: list[tuple[str, str]] = []
     if other_cpu > NOISE_LIMIT_CORES:
         out.append(
@@ -31,7 +34,7 @@ def targets(berth: ImageRun, other_cpu: float) -> list[tuple[str, str]]:
     if not berth.passes:
         why = berth.failure.splitlines()[0] if berth.failure else "skipped"
         return [*out, ("SKIP", f"berth targets: berth was not measured ({why})")]
-    top, p1 = pass_at(berth, TARGET_THROUGHPUT_CLIENTS), pass_at(berth, 1)
+    top, p1 = pass_at(berth, clients), pass_at(berth, 1)
     if top:
         out.append(
             (
@@ -51,7 +54,7 @@ def targets(berth: ImageRun, other_cpu: float) -> list[tuple[str, str]]:
                 )
             )
     else:
-        out.append(("SKIP", f"berth throughput: {TARGET_THROUGHPUT_CLIENTS} not in --concurrency"))
+        out.append(("SKIP", f"berth throughput: {clients} not in --concurrency"))
     if p1 and not p1.requests:
         out.append(("FAIL", "berth at 1 client: no request completed within a slice; lengthen --duration"))
     elif p1:
@@ -119,18 +122,20 @@ def load_section(berth: ImageRun, clients: list[int]) -> list[str]:
 
 def render(report: dict[str, Any], berth: ImageRun, args: ImageArgs) -> str:
     width, height = JPEG_SIZE
+    detection = report.get("task") == "object-detection"
+    raw_pipeline = "transformers' object-detection pipeline" if detection else "ViTImageProcessor, the model"
     lines = [
         "# berth image serving benchmark",
         "",
-        f"{describe_model()}, on CPU ({os.cpu_count()} cores), served by berth's worker as a Python "
-        f"predictor (`{report['predictor']}`, max_batch_size {args.max_batch_size}). Load: {JPEG_COUNT} "
+        f"{report.get('model') or describe_model()}, on CPU ({os.cpu_count()} cores), served by berth's "
+        f"worker (`{report['predictor']}`, max_batch_size {args.max_batch_size}). Load: {JPEG_COUNT} "
         f"distinct {width}x{height} JPEGs (quality {JPEG_QUALITY}, {report['jpeg_kb']} KB) POSTed as raw "
         f"`Content-Type: image/jpeg` bodies to `/predict`; wrk -t1, {args.rounds} slices of "
         f"{args.duration:g} s per concurrency ({2 * args.rounds} of {half(args.duration)} s at one "
         f"client) after a {args.warmup:g} s warm-up, raw measured before each slice and after the last; "
         f"niceness {report['nice']}; {report['started']}.",
         "",
-        "## Raw in-process pipeline (Pillow decode, ViTImageProcessor, the model; one thread)",
+        f"## Raw in-process pipeline (Pillow decode, {raw_pipeline}; one thread)",
         "",
         *raw_section(report["raw"], report["raw_about"]),
         "",

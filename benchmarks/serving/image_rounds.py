@@ -48,13 +48,17 @@ def paired_batches(raw_batches: list[int], best_batch: int) -> list[int]:
     return sorted({*sorted(b for b in raw_batches if b > 1)[-2:], best_batch} - {1})
 
 
-def write_spec(path: Path, vit_folder: Path, max_batch_size: int) -> Path:
-    spec = {
+def write_spec(path: Path, vit_folder: Path, max_batch_size: int, task: str = "image-classification") -> Path:
+    """The ViT as a Python predictor; a detector as its folder, on berth's own transformers runtime."""
+    batching = {"max_batch_size": max_batch_size, "max_latency_ms": 10}
+    spec: dict[str, Any] = {
         "name": "vit",
         "model": {"source": PREDICTOR},
         "env": {"BERTH_BENCH_VIT": str(vit_folder)},
-        "batching": {"max_batch_size": max_batch_size, "max_latency_ms": 10},
+        "batching": batching,
     }
+    if task == "object-detection":
+        spec = {"name": "detr", "model": {"source": str(vit_folder)}, "batching": batching}
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
 

@@ -47,7 +47,10 @@ def decode_ms(raws: list[dict[str, Any]]) -> float:
 
 
 def top5_diff(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> float:
-    """The largest score difference between two top-5 lists; infinite when their labels differ."""
+    """The largest score difference between two top-5 lists (or two images' detections, 0 when both
+    found none); infinite when their labels differ."""
     if [g["label"] for g in got] != [w["label"] for w in want]:
         return math.inf
-    return max(abs(float(g["score"]) - float(w["score"])) for g, w in zip(got, want, strict=True))
+    return max(
+        (abs(float(g["score"]) - float(w["score"])) for g, w in zip(got, want, strict=True)), default=0.0
+    )

@@ -40,6 +40,7 @@ RUNTIME_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "sentence-transformers": ("torch", "transformers", "sentence-transformers"),
     "onnx": ("onnxruntime", "tokenizers"),
     "python": (),
+    "forecasting": ("torch", "transformers", "chronos-forecasting"),  # time-series-forecasting's extra
 }
 PACKAGES = (
     *("torch", "transformers", "sentence-transformers", "safetensors", "tokenizers", "onnxruntime"),

@@ -1,9 +1,10 @@
 """Every usage example a deployment shows, run as a user would paste it, against a real control plane.
 
 Deployments with different signatures (text, two text inputs, FP32 rows, an image, audio, image in and
-a GLB file out, and the real all-MiniLM-L6-v2) are deployed behind an API key; each one's `usage` is
-read from the API, and every example runs in a folder holding the files the examples name (curl
-with bash, Python with this interpreter, the venv's bin first on PATH). Each must exit 0 and print
+a GLB file out, the real all-MiniLM-L6-v2, and a tiny Chronos-Bolt forecaster and CLIP, which need parameters)
+are deployed behind an API key; each one's `usage` is read from the API, and every example runs in a
+folder holding the files the examples name (curl with bash, Python with this interpreter, the venv's
+bin first on PATH). Each must exit 0 and print
 (or write) the answer the model gives for that input.
 """
 
@@ -41,6 +42,8 @@ PREDICTORS = {
 }
 KINDS = {name: ("curl", "python", "tritonclient") for name in PREDICTORS}
 KINDS["minilm"] = ("curl", "python", "openai", "tritonclient")
+KINDS["forecast"] = ("curl", "python", "tritonclient")  # tasks whose every request needs parameters,
+KINDS["zero-shot-image"] = ("curl", "python", "tritonclient")  # in JSON and beside an uploaded file
 CASES = [(name, kind) for name, kinds in KINDS.items() for kind in kinds]
 
 
@@ -52,7 +55,18 @@ def plane(tmp_path_factory: pytest.TempPathFactory, minilm_path: Path) -> Iterat
     env = plane_env(root / "home", root / "hf", port, BERTH_API_KEY="usage-examples-key")
     control = ControlPlaneProcess(home=root / "home", port=port, env=env).start()
     try:
-        sources = {**PREDICTORS, "minilm": str(minilm_path)}
+        from tests.tiny_forecasting import build_chronos_bolt
+        from tests.tiny_vision import build_clip
+
+        models = {
+            "forecast": build_chronos_bolt(root / "chronos-bolt"),
+            "zero-shot-image": build_clip(root / "clip"),
+        }
+        sources = {
+            **PREDICTORS,
+            "minilm": str(minilm_path),
+            **{name: str(path) for name, path in models.items()},
+        }
         for name, source in sources.items():
             accepted = control.api.post("/api/v1/deploy", json={"name": name, "model": {"source": source}})
             assert accepted.status_code == 202, accepted.text
@@ -176,6 +190,28 @@ def _check_minilm(kind: str, stdout: str, folder: Path) -> None:
         assert abs(float(np.linalg.norm(embedding)) - 1.0) < 1e-3  # all-MiniLM-L6-v2 normalises
 
 
+def _check_forecast(kind: str, stdout: str, folder: Path) -> None:
+    if kind == "tritonclient":
+        assert stdout.startswith("mean [["), stdout
+        assert "quantile_levels [[0.1 0.5 0.9]]" in stdout, stdout
+    else:
+        forecast = _answer(kind, stdout)
+        assert len(forecast["mean"]) == 4  # the example's prediction_length
+        assert [len(step) for step in forecast["quantiles"]] == [3] * 4
+        assert forecast["quantile_levels"] == [0.1, 0.5, 0.9]
+
+
+def _check_zero_shot_image(kind: str, stdout: str, folder: Path) -> None:
+    if kind == "tritonclient":
+        assert stdout.startswith("classes [b'[{"), stdout
+        assert "a cat" in stdout, stdout
+        assert "a dog" in stdout, stdout
+    else:
+        ranked = _answer(kind, stdout)
+        assert sorted(r["label"] for r in ranked) == ["a cat", "a dog"]  # the example's candidate labels
+        assert abs(sum(r["score"] for r in ranked) - 1.0) < 1e-5  # CLIP: a softmax over the labels
+
+
 CHECKS: dict[str, Callable[[str, str, Path], None]] = {
     "echo": _check_echo,
     "pairs": _check_pairs,
@@ -184,4 +220,6 @@ CHECKS: dict[str, Callable[[str, str, Path], None]] = {
     "audio-info": _check_audio,
     "glb": _check_glb,
     "minilm": _check_minilm,
+    "forecast": _check_forecast,
+    "zero-shot-image": _check_zero_shot_image,
 }

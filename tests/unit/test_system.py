@@ -71,13 +71,16 @@ def test_package_versions_come_from_metadata(tmp_path: Path) -> None:
 
 def test_runtime_support_names_what_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     runtimes = {r.runtime: r for r in snapshot(tmp_path).runtimes}
-    assert set(runtimes) == {"transformers", "sentence-transformers", "onnx", "python"}
+    assert set(runtimes) == {"transformers", "sentence-transformers", "onnx", "python", "forecasting"}
     assert runtimes["python"].available
     assert runtimes["transformers"].available
     monkeypatch.setitem(system.RUNTIME_REQUIREMENTS, "onnx", ("tokenizers", "no-such-distribution-berth"))
     onnx = next(r for r in system.runtime_support() if r.runtime == "onnx")
     assert (onnx.available, onnx.missing) == (False, ["no-such-distribution-berth"])
     assert onnx.hint == "pip install 'modelberth[onnx]'"
+    monkeypatch.setitem(system.RUNTIME_REQUIREMENTS, "forecasting", ("torch", "no-such-distribution-berth"))
+    forecasting = next(r for r in system.runtime_support() if r.runtime == "forecasting")
+    assert (forecasting.available, forecasting.hint) == (False, "pip install 'modelberth[forecasting]'")
 
 
 def test_importing_and_snapshotting_never_imports_torch(tmp_path: Path) -> None:

@@ -5,7 +5,8 @@ model an upload, and a model whose one output is a file gets the raw bytes writt
 kinds, in the order the web UI shows them: `curl` (the worker's `/predict`), `python` (`berth.Client`
 through the control plane), `openai` (where the task has an OpenAI route: embeddings, chat) and
 `tritonclient` (the Open Inference Protocol route). An API key is referenced from `$BERTH_API_KEY`,
-never written out. Files an example reads (example.jpg, example.wav, example.bin) are named in a
+never written out. A task that needs request parameters (zero-shot labels, a forecast's length) gets
+them in every example. Files an example reads (example.jpg, example.wav, example.bin) are named in a
 comment line, for the user to supply. tests/integration/test_usage_examples.py runs every one.
 """
 
@@ -25,6 +26,12 @@ EXAMPLE_INPUT = {
     "token-classification": "My name is Sarah and I live in London.",
 }
 DEFAULT_INPUT = "I love this product!"
+# Tasks that cannot answer without request parameters: each example sends these.
+EXAMPLE_PARAMETERS: dict[str, dict[str, Any]] = {
+    "zero-shot-classification": {"candidate_labels": ["praise", "complaint"]},
+    "zero-shot-image-classification": {"candidate_labels": ["a cat", "a dog"]},
+    "time-series-forecasting": {"prediction_length": 4},
+}
 BINARY = ("image", "audio", "file")  # inputs that travel as files
 EXAMPLE_FILES = {"image": "example.jpg", "audio": "example.wav", "file": "example.bin"}
 FILE_NOTES = {
@@ -47,6 +54,7 @@ class Call:
     text: str
     inputs: list[TensorPublic]
     file_output: TensorPublic | None  # its one output, when that is a file or an image: written to a file
+    parameters: dict[str, Any] | None = None  # what the task needs on every request
 
     @property
     def upload(self) -> TensorPublic | None:
@@ -81,7 +89,8 @@ def usage_examples(
     outputs = signature.outputs if signature is not None else []
     single = outputs[0] if len(outputs) == 1 else None
     file_output = single if single is not None and single.content in ("file", "image") else None
-    call = Call(name, endpoint, secured, EXAMPLE_INPUT.get(task, DEFAULT_INPUT), inputs, file_output)
+    text = EXAMPLE_INPUT.get(task, DEFAULT_INPUT)
+    call = Call(name, endpoint, secured, text, inputs, file_output, EXAMPLE_PARAMETERS.get(task))
     examples = {"curl": curl_example(call), "python": python_example(call)}
     if len(inputs) == 1 and _kind(inputs[0]) == "text":
         openai = openai_example(call, task)
@@ -98,6 +107,8 @@ def curl_example(call: Call) -> str:
     upload = call.upload
     if upload is not None:
         words += ["-F", f"file=@{EXAMPLE_FILES[str(upload.content)]}"]
+        if call.parameters is not None:
+            words += ["-F", shlex.quote(f"parameters={json.dumps(call.parameters)}")]
     elif any(t.content in BINARY for t in call.inputs):
         # NOTE: several inputs and a file among them: one JSON item, the file as base64 from the shell
         words += ["-H", "'Content-Type: application/json'", "-d", _shell_json(call)]
@@ -118,6 +129,8 @@ def python_example(call: Call) -> str:
         arguments = repr(call.text)
     else:
         arguments = _python_inputs(call)
+    if call.parameters is not None:
+        arguments += f", parameters={call.parameters!r}"
     request = f'Client().{method}("{call.name}", {arguments})'
     reads = upload is None and any(t.content in BINARY for t in call.inputs)
     standard = (["import base64"] if reads else []) + (
@@ -176,8 +189,10 @@ def tritonclient_example(call: Call) -> str:
             f"{variable}.set_data_from_numpy({array})",
         ]
     headers = ", headers=headers" if call.secured else ""
+    parameters = "" if call.parameters is None else f", parameters={call.parameters!r}"
     lines.append(
-        f'result = client.infer("{call.name}", [{", ".join(names)}]{headers})  # binary tensors both ways'
+        f'result = client.infer("{call.name}", [{", ".join(names)}]{parameters}{headers})'
+        "  # binary tensors both ways"
     )
     if call.file_output is not None:
         return "\n".join(
@@ -222,11 +237,12 @@ def _numbers(datatype: str, shape: list[int], start: int = 0) -> Any:
 
 
 def _json_body(call: Call) -> dict[str, Any]:
+    extra = {} if call.parameters is None else {"parameters": call.parameters}
     if len(call.inputs) == 1 and _kind(call.inputs[0]) == "text":
-        return {"text": call.text}
+        return {"text": call.text, **extra}
     if len(call.inputs) == 1:
-        return {"inputs": [_sample(call.inputs[0], call.text)]}
-    return {"inputs": [{t.name: _sample(t, call.text) for t in call.inputs}]}
+        return {"inputs": [_sample(call.inputs[0], call.text)], **extra}
+    return {"inputs": [{t.name: _sample(t, call.text) for t in call.inputs}], **extra}
 
 
 def _shell_json(call: Call) -> str:
@@ -239,7 +255,8 @@ def _shell_json(call: Call) -> str:
         else:
             value = json.dumps(_sample(tensor, call.text))
         parts.append(f"{json.dumps(tensor.name)}: {value}")
-    return "'" + '{"inputs": [{' + ", ".join(parts) + "}]}'"
+    extra = "" if call.parameters is None else f', "parameters": {json.dumps(call.parameters)}'
+    return "'" + '{"inputs": [{' + ", ".join(parts) + "}]" + extra + "}'"
 
 
 def _python_inputs(call: Call) -> str:

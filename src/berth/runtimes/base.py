@@ -161,6 +161,10 @@ class Runtime(ABC):
         """An input the worker can predict on once after `load` to warm the model up; None to skip."""
         return None
 
+    def warmup_params(self) -> Params:
+        """The params to warm up with: empty, unless the task requires one (a forecast's length)."""
+        return {}
+
     def lanes(self) -> int:
         """How many batches may run at once, each on its own model thread (after `load`)."""
         return 1

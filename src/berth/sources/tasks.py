@@ -17,7 +17,7 @@ from typing import Any
 
 from berth.errors import ModelNotFound, UnsupportedModel
 from berth.sourcekind import SourceKind
-from berth.sources.listing import Listing
+from berth.sources.listing import Listing, read_local_json
 from berth.sources.policy import PICKLE_WEIGHTS, SAFE_WEIGHTS
 from berth.sources.types import LocalModel
 from berth.spec import DeploymentSpec, RuntimeName, Task
@@ -118,6 +118,7 @@ VISION_TYPES = frozenset(
 )
 NLI_LABELS = frozenset({"entailment", "contradiction"})
 WEIGHT_SUFFIXES = (*SAFE_WEIGHTS, *PICKLE_WEIGHTS)
+ST_CONFIG = "config_sentence_transformers.json"
 
 
 def detect(model: LocalModel, spec: DeploymentSpec) -> tuple[RuntimeName, Task]:
@@ -162,7 +163,9 @@ def check_listing_task(listing: Listing, spec: DeploymentSpec) -> Task | None:
     if spec.task is not Task.AUTO or spec.runtime not in (RuntimeName.AUTO, RuntimeName.TRANSFORMERS):
         return None
     names = set(listing.sizes)
-    if "config.json" not in names or "modules.json" in names:
+    if "config.json" not in names:
+        return None
+    if "modules.json" in names and not is_cross_encoder(listing.read_json(ST_CONFIG)):
         return None
     has_weights = any("/" not in name and name.endswith(WEIGHT_SUFFIXES) for name in names)
     if spec.runtime is RuntimeName.AUTO and not has_weights:
@@ -301,7 +304,16 @@ def has_torch_weights(folder: Path) -> bool:
 
 
 def is_sentence_transformers(folder: Path) -> bool:
-    return (folder / "modules.json").is_file()
+    """A sentence-transformers embedding model; a cross-encoder it saved is a transformers classifier."""
+    if not (folder / "modules.json").is_file():
+        return False
+    return not is_cross_encoder(read_local_json(folder, ST_CONFIG))
+
+
+def is_cross_encoder(st_config: Any) -> bool:
+    """Whether config_sentence_transformers.json is a CrossEncoder's (sentence-transformers 5 and later
+    save one with modules.json; berth serves it as `text-ranking` through transformers)."""
+    return isinstance(st_config, dict) and st_config.get("model_type") == "CrossEncoder"
 
 
 def _detect_runtime(model: LocalModel) -> RuntimeName:

@@ -105,7 +105,7 @@ def _warm_up(runtime: Runtime, sharing: int) -> None:
     item = runtime.warmup_input()
     if item is not None:
         runtime.set_concurrency(sharing)
-        runtime.predict([runtime.validate_input(item)], {})
+        runtime.predict([runtime.validate_input(item)], runtime.warmup_params())
 
 
 def _download_reporter(name: str) -> ProgressCallback:

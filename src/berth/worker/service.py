@@ -58,7 +58,9 @@ class ModelService:
     async def predict(self, items: list[Any], params: Params) -> list[Any]:
         """Run each item through the batcher (they may share batches with other requests)."""
         self._check_ready()
-        params = self.runtime.validate_params(params) if params else params
+        # NOTE: even when empty: a task with a required parameter (forecasting's prediction_length)
+        # refuses its absence here, before queueing, rather than failing the batch it would join.
+        params = self.runtime.validate_params(params)
         if len(items) == 1:
             return [await self.batcher.submit(items[0], params, self.timeout_s)]
         return list(await asyncio.gather(*(self.batcher.submit(i, params, self.timeout_s) for i in items)))

@@ -190,3 +190,20 @@ def test_unsecured_examples_need_no_key() -> None:
     examples = usage_examples("m", ENDPOINT, "feature-extraction", False, TEXT)
     assert 'api_key="unused"' in examples["openai"]
     assert all("BERTH_API_KEY" not in code for code in examples.values())
+
+
+def test_a_task_that_needs_parameters_sends_them_in_every_example() -> None:
+    examples = usage_examples("clip", ENDPOINT, "zero-shot-image-classification", False, IMAGE)
+    labels = {"candidate_labels": ["a cat", "a dog"]}
+    assert _after(_curl_words(examples["curl"]), "-F") == [
+        "file=@example.jpg",
+        f"parameters={json.dumps(labels)}",
+    ]
+    assert f'Client().predict("clip", file="example.jpg", parameters={labels!r})' in examples["python"]
+    assert f"parameters={labels!r}" in examples["tritonclient"]
+
+    series = SignaturePublic(inputs=[TensorPublic(name="series", datatype="FP32", shape=[-1, -1])])
+    forecast = usage_examples("f", ENDPOINT, "time-series-forecasting", False, series)
+    body = json.loads(_after(_curl_words(forecast["curl"]), "-d")[0])
+    assert body == {"inputs": [[0.5, 1.0, 1.5]], "parameters": {"prediction_length": 4}}
+    assert "parameters" not in usage_examples("m", ENDPOINT, "feature-extraction", False, TEXT)["curl"]

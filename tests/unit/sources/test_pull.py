@@ -52,7 +52,13 @@ def test_pull_reports_monotone_progress_up_to_the_total(fake_hub: FakeHub, hf_ca
 def test_files_already_cached_count_as_done_at_once(fake_hub: FakeHub) -> None:
     preflight(make_spec(), resolve_source(make_spec().model), device="cpu")  # reads the small JSON files
     cached = [r.file for r in fake_hub.log() if r.method == "GET" and r.file]
-    assert set(cached) == {"config.json", "tokenizer_config.json", "modules.json"}
+    # config_sentence_transformers.json: whether modules.json is an embedding model's or a cross-encoder's
+    assert set(cached) == {
+        "config.json",
+        "tokenizer_config.json",
+        "modules.json",
+        "config_sentence_transformers.json",
+    }
     seen: list[DownloadProgress] = []
     pull(make_spec(), seen)
     files = fake_hub.repos[MINILM_REPO].files

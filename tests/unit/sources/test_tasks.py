@@ -181,3 +181,19 @@ def test_detection_imports_no_runtime_and_no_ml_library(tmp_path: Path) -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split("\n")[:2] == ["text-classification", "[]"]
+
+
+def test_a_cross_encoder_saved_by_sentence_transformers_is_a_reranker(tmp_path: Path) -> None:
+    pytest.importorskip("sentence_transformers")
+    from sentence_transformers import CrossEncoder
+
+    from tests.tiny_ranking import build_cross_encoder
+
+    saved = tmp_path / "saved"
+    CrossEncoder(str(build_cross_encoder(tmp_path / "built"))).save(str(saved))
+    assert (saved / "modules.json").is_file()  # what made it look like an embedding model
+    assert not tasks.is_sentence_transformers(saved)
+    assert tasks.detect(local_model(saved), make_spec(saved)) == (RuntimeName.TRANSFORMERS, Task.TEXT_RANKING)
+    from berth.sources.listing import local_listing
+
+    assert tasks.check_listing_task(local_listing(saved), make_spec(saved)) is Task.TEXT_RANKING

@@ -1,11 +1,13 @@
 """OpenAI-compatible routes: `/v1/models`, `/v1/embeddings`, `/v1/completions`, `/v1/chat/completions`.
 
-Embeddings need a feature-extraction model and completions a text-generation one; any other pairing
+Embeddings need a feature-extraction model (or an image-feature-extraction one, whose `input` strings
+are images as base64 or `data:` URIs) and completions a text-generation one; any other pairing
 answers 422 saying which task this deployment serves. `stream: true` answers server-sent events.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import time
@@ -24,7 +26,10 @@ from berth.asgi import read_body
 from berth.errors import BerthError, InvalidInput, NotFound, UnsupportedModel
 from berth.runtimes.base import Params
 from berth.spec import Task
+from berth.worker.decoding import off_loop
 from berth.worker.http import Guard, json_response, parse_body
+from berth.worker.images import decode_image
+from berth.worker.protocols.predict_inputs import from_base64
 from berth.worker.service import ModelService
 
 log = logging.getLogger("berth.worker")
@@ -78,16 +83,23 @@ def openai_routes(service: ModelService, guard: Guard) -> list[Route]:
         return json_response({"object": "list", "data": [card]})
 
     async def embeddings(request: Request) -> Response:
-        require(Task.FEATURE_EXTRACTION, "/v1/embeddings")
+        images = service.task == Task.IMAGE_FEATURE_EXTRACTION
+        if not images:
+            require(Task.FEATURE_EXTRACTION, "/v1/embeddings")
         body = parse_body(await read_body(request, limit), EmbeddingsRequest)
         check_model(body.model)
         texts = [body.input] if isinstance(body.input, str) else body.input
-        vectors = await service.predict(service.check_inputs(texts, "body.input"), {})
+        if images:  # each input is an image as base64 or a data: URI; no tokens to count
+            with service.batcher.preparing(len(texts)):
+                items = await _decode_images(service, texts)
+            tokens = 0
+        else:
+            items, tokens = texts, sum(service.runtime.count_tokens(t) for t in texts)
+        vectors = await service.predict(service.check_inputs(items, "body.input"), {})
         data = [
             {"object": "embedding", "index": i, "embedding": _encode_vector(v, body.encoding_format)}
             for i, v in enumerate(vectors)
         ]
-        tokens = sum(service.runtime.count_tokens(t) for t in texts)
         usage = {"prompt_tokens": tokens, "total_tokens": tokens}
         return json_response({"object": "list", "data": data, "model": service.name, "usage": usage})
 
@@ -140,6 +152,23 @@ def _head(service: ModelService, kind: str) -> dict[str, Any]:
         "created": _created(),
         "model": service.name,
     }
+
+
+async def _decode_images(service: ModelService, inputs: list[str]) -> list[Any]:
+    """`input` strings as RGB images, decoded the way `/predict` decodes them, each in a thread."""
+    limit = service.spec.limits.max_image_pixels
+    fields = [f"body.input[{i}]" for i in range(len(inputs))]
+
+    async def decode(text: str, field: str) -> Any:
+        try:
+            return await off_loop(decode_image, from_base64(text, field), field, limit, "RGB")
+        except InvalidInput as exc:  # text is base64 often enough ("a cat" is): say what is expected
+            raise InvalidInput(
+                f"{exc.message}; this deployment embeds images: send each input as an image in base64 "
+                "or a data: URI (data:image/png;base64,...), not text"
+            ) from None
+
+    return list(await asyncio.gather(*(decode(t, f) for t, f in zip(inputs, fields, strict=True))))
 
 
 def _encode_vector(vector: Any, encoding: str) -> Any:

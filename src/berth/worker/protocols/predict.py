@@ -105,6 +105,13 @@ def _json_inputs(body: PredictRequest, binary: BinaryInputs | None) -> tuple[lis
     if body.inputs is not None:
         return body.inputs, "body.inputs", True
     if body.text is not None:
+        kind = binary.single.content if binary is not None and binary.single is not None else None
+        if kind in ("image", "audio"):  # a model whose one input is an image or a clip
+            article = "an image" if kind == "image" else "audio"
+            raise InvalidInput(
+                f"body.text: this model takes {article}, not text; "
+                f'send {{"{kind}": base64}} or upload the file'
+            )
         return [body.text], "body.text", False
     if body.audio is not None:
         if binary is None or not binary.takes_audio:
