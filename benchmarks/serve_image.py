@@ -2,7 +2,7 @@
 pipeline, JPEG uploads at 1, 8 and 32 clients, in one run.
 
     .venv/bin/python benchmarks/serve_image.py [--duration 5] [--rounds 3] [--concurrency 1,8,32]
-                                               [--raw-batches 1,4,8,16] [--max-batch-size 16]
+                                               [--raw-batches 1,4,8,16] [--max-batch-size N]
                                                [--smoke] [--json]
 
 Order, one thing at a time so that nothing shares the two cores with what is being measured:
