@@ -25,12 +25,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from berth.errors import InvalidInput, UnsupportedModel
-from berth.runtimes import layout
+from berth.runtimes import loading
 from berth.runtimes.base import Params, Runtime, Signature, TensorSpec
-from berth.runtimes.device import free_device_memory, resolve_dtype
+from berth.runtimes.device import free_device_memory
 from berth.runtimes.outputs import FloatArray, check_params, token_counter
 from berth.runtimes.transformers_runtime import _max_length as max_length
-from berth.sources.tasks import model_folder, read_config
 from berth.spec import Task
 
 if TYPE_CHECKING:
@@ -83,18 +82,9 @@ class RankingRuntime(Runtime):
     _tokenizer: PreTrainedTokenizerBase | None = None
 
     def load(self) -> None:
-        folder = model_folder(self.model)
-        config = read_config(folder)
-        if not config:
-            raise UnsupportedModel(f"{folder} has no config.json, so the transformers runtime cannot load it")
-        layout.check_remote_code(folder, config, self.spec.trust_remote_code)
-        layout.check_pickle_policy(folder, self.spec.allow_pickle)
-        import torch
+        folder, config, dtype = loading.open_checkpoint(self)
         import transformers
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-        dtype = getattr(torch, resolve_dtype(self.spec.dtype, self.device, layout.config_dtype(config)))
         trust = self.spec.trust_remote_code
         try:
             tokenizer = transformers.AutoTokenizer.from_pretrained(

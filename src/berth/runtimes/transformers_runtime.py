@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from berth.errors import InvalidInput, UnsupportedModel
-from berth.runtimes import layout
+from berth.runtimes import loading
 from berth.runtimes.base import Params, Runtime, Signature
-from berth.runtimes.device import free_device_memory, resolve_dtype
+from berth.runtimes.device import free_device_memory
 from berth.runtimes.generation import GenerationParams, Generator
 from berth.runtimes.outputs import (
     check_params,
@@ -23,7 +23,6 @@ from berth.runtimes.outputs import (
     token_counter,
     top_k_param,
 )
-from berth.sources.tasks import model_folder, read_config
 from berth.spec import Task
 
 if TYPE_CHECKING:
@@ -67,19 +66,9 @@ class TransformersRuntime(Runtime):
     _generator: Generator | None = None
 
     def load(self) -> None:
-        folder = model_folder(self.model)
-        config = read_config(folder)
-        if not config:
-            raise UnsupportedModel(f"{folder} has no config.json, so the transformers runtime cannot load it")
-        layout.check_remote_code(folder, config, self.spec.trust_remote_code)
-        layout.check_pickle_policy(folder, self.spec.allow_pickle)
-        import torch
+        folder, _config, dtype = loading.open_checkpoint(self)
         import transformers
-        from transformers.utils import logging as hf_logging
 
-        # NOTE: tqdm progress bars would flood the worker's log file.
-        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-        dtype = getattr(torch, resolve_dtype(self.spec.dtype, self.device, layout.config_dtype(config)))
         auto_class = getattr(transformers, _AUTO_CLASSES[self.task])
         trust = self.spec.trust_remote_code
         try:

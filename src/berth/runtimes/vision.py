@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from berth.errors import InvalidInput, UnsupportedModel
-from berth.runtimes import layout
+from berth.runtimes import loading
 from berth.runtimes.base import Params, Runtime, Signature, TensorSpec
-from berth.runtimes.device import free_device_memory, resolve_dtype
+from berth.runtimes.device import free_device_memory
 from berth.runtimes.outputs import check_params, classification_outputs, top_k_param
-from berth.sources.tasks import model_folder, read_config
 from berth.spec import Task
 
 if TYPE_CHECKING:
@@ -90,24 +89,15 @@ class VisionRuntime(Runtime):
     _dim = -1
 
     def load(self) -> None:
-        folder = model_folder(self.model)
-        config = read_config(folder)
-        if not config:
-            raise UnsupportedModel(f"{folder} has no config.json, so the transformers runtime cannot load it")
-        layout.check_remote_code(folder, config, self.spec.trust_remote_code)
-        layout.check_pickle_policy(folder, self.spec.allow_pickle)
+        folder, config, dtype = loading.open_checkpoint(self)
         zero_shot = self.task is Task.ZERO_SHOT_IMAGE_CLASSIFICATION
         if zero_shot and not isinstance(config.get("text_config"), dict):
             raise UnsupportedModel(
                 f"{folder} is a {config.get('model_type')} model, with no text tower to compare labels "
                 "with; zero-shot-image-classification needs an image-text model such as CLIP or SigLIP"
             )
-        import torch
         import transformers
-        from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-        dtype = getattr(torch, resolve_dtype(self.spec.dtype, self.device, layout.config_dtype(config)))
         trust = self.spec.trust_remote_code
         try:
             processor = transformers.AutoImageProcessor.from_pretrained(  # type: ignore[no-untyped-call]
