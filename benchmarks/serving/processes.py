@@ -54,6 +54,7 @@ def stop_group(proc: subprocess.Popen[bytes]) -> None:
     # children and nothing else.
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGTERM)
+        os.killpg(proc.pid, signal.SIGCONT)  # a frozen server handles its SIGTERM only once running
     _, alive = psutil.wait_procs(procs, timeout=15)
     for p in alive:
         with contextlib.suppress(psutil.Error):
@@ -86,14 +87,19 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> float:
 
 @contextlib.contextmanager
 def running_server(
-    name: str, cmd: list[str], ready_path: str, port: int
+    name: str, cmd: list[str], ready_path: str, port: int, extra_env: dict[str, str] | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Starts a server, waits for readiness, and always stops it again."""
+    """Starts a server (`extra_env` added to its environment), waits for readiness, and always stops it."""
     log = ARTIFACTS / "logs" / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            cmd, cwd=ROOT, env=server_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            cmd,
+            cwd=ROOT,
+            env={**server_env(), **(extra_env or {})},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         took = wait_ready(f"http://127.0.0.1:{port}{ready_path}", proc, log)

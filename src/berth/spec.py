@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from berth.errors import InvalidSpec
 from berth.requirements import parse_requirement
@@ -101,6 +101,25 @@ class Limits(_Strict):
     max_queue: Annotated[int, Field(ge=1)] = 1024
 
 
+class Generation(_Strict):
+    """Text generation's engine (docs/generation.md): how many sequences decode at once, the KV
+    cache's budget in tokens (rows x columns, what preflight prices) and one sequence's context."""
+
+    max_concurrent_sequences: Annotated[int, Field(ge=1, le=1024)] = 32
+    max_batch_tokens: Annotated[int, Field(ge=16, le=16_777_216)] = 16_384
+    # None: the model's own context, capped at max_batch_tokens
+    max_context: Annotated[int, Field(ge=16, le=16_777_216)] | None = None
+
+    @model_validator(mode="after")
+    def _context_fits(self) -> Generation:
+        if self.max_context is not None and self.max_context > self.max_batch_tokens:
+            raise ValueError(
+                f"max_context ({self.max_context}) must not exceed max_batch_tokens "
+                f"({self.max_batch_tokens}): one sequence must fit the cache"
+            )
+        return self
+
+
 class DeploymentSpec(_Strict):
     """One deployment: a model source and how to serve it.
 
@@ -123,6 +142,7 @@ class DeploymentSpec(_Strict):
     env: dict[str, str] = Field(default_factory=dict)
     # pip requirement strings a Python predictor needs beside berth (berth.requirements checks them)
     requirements: list[str] = Field(default_factory=list)
+    generation: Generation = Generation()
 
     @field_validator("name")
     @classmethod

@@ -140,7 +140,9 @@ class PreflightPublic(BaseModel):
     # detected from the files when they are on disk (a folder, an ONNX file, a cached hub model)
     runtime: str | None = None
     task: str | None = None
-    activation_bytes: int | None = None  # one full batch's working memory (image and speech models)
+    activation_bytes: int | None = (
+        None  # one full batch's working memory (image, speech), or the KV cache budget (generation)
+    )
 
 
 class SourceDescription(BaseModel):
@@ -200,12 +202,20 @@ class PullErrorLine(BaseModel):
 class StatsPoint(BaseModel):
     """One sample of a deployment's traffic over the interval that ends at `ts` (all replicas)."""
 
+    model_config = SENT
+
     ts: float
     requests_per_s: float
     errors_per_s: float  # answers with status >= 500
     p50_ms: float | None  # from the latency histogram's buckets over the interval; None without traffic
     p95_ms: float | None
     batch_size: float | None  # mean batch size over the interval
+    # text generation only (None for other tasks): tokens returned per second, the median time to
+    # first token over the interval, and the engine's sequences at the sample (summed over replicas)
+    tokens_per_s: float | None = None
+    ttft_p50_ms: float | None = None
+    sequences_running: int | None = None
+    sequences_waiting: int | None = None
 
 
 class DeploymentStats(BaseModel):

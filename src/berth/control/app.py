@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.routing import Route
 
 import berth
-from berth.control.api import deployments, errors, exports, inference, models, system, ui, ws
+from berth.control.api import deployments, errors, exports, gateway, inference, models, system, ui, ws
 from berth.control.api.auth import ApiKeyMiddleware
 from berth.control.metrics import metrics_registry
 from berth.control.plane import ControlPlane
@@ -47,11 +47,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(system.health)
+    app.include_router(gateway.router)
     app.include_router(ui.router)  # last: its catch-all must not shadow the API
     # the hot path, without FastAPI's per-request machinery (see inference.proxy)
-    app.router.routes.insert(
-        0, Route(f"{API_PREFIX}/deployments/{{name}}/inference", inference.proxy, methods=["POST"])
-    )
+    app.router.routes[:0] = [
+        Route(f"{API_PREFIX}/deployments/{{name}}/inference", inference.proxy, methods=["POST"]),
+        Route(f"{gateway.PREFIX}/{{name}}/{{path:path}}", gateway.gateway, methods=gateway.METHODS),
+        Route(f"{gateway.PREFIX}/{{name}}", gateway.gateway, methods=gateway.METHODS),
+    ]
     errors.install(app)
     if settings.api_key is not None:
         app.add_middleware(ApiKeyMiddleware, api_key=settings.api_key.get_secret_value())

@@ -2,8 +2,9 @@
 
 Every `INTERVAL_S` the control plane scrapes each ready replica's Prometheus text, sums the replicas,
 and turns the change since the last sample into one `StatsPoint` (rates, and latency quantiles from
-the histogram's bucket deltas, as PromQL's histogram_quantile does). Samples live in memory only:
-they describe the last minutes, which a restart of the control plane may forget.
+the histogram's bucket deltas, as PromQL's histogram_quantile does). A text-generation worker adds
+tokens per second, the time to first token and its engine's running and waiting sequences. Samples
+live in memory only: they describe the last minutes, which a restart of the control plane may forget.
 """
 
 from __future__ import annotations
@@ -27,7 +28,17 @@ log = logging.getLogger("berth.stats")
 INTERVAL_S = 5.0
 HISTORY = 120  # ten minutes at the default interval
 INFERENCE_ROUTES = frozenset(
-    {"predict", "v2_infer", "openai_embeddings", "openai_completions", "openai_chat"}
+    {
+        "predict",
+        "v2_infer",
+        "openai_embeddings",
+        "openai_completions",
+        "openai_chat",
+        "ollama_generate",
+        "ollama_chat",
+        "ollama_embed",
+        "ollama_embeddings",
+    }
 )
 
 
@@ -41,6 +52,11 @@ class Totals:
     latency_buckets: dict[float, float] = field(default_factory=dict)  # upper bound (s) → cumulative count
     batch_sum: float = 0.0
     batch_count: float = 0.0
+    generation: bool = False  # a replica reported engine gauges: it generates text
+    tokens: float = 0.0
+    first_token_buckets: dict[float, float] = field(default_factory=dict)
+    running: float = 0.0  # gauges: the sum over replicas now, not a change
+    waiting: float = 0.0
 
     def add(self, text: str) -> None:
         for family in text_string_to_metric_families(text):
@@ -60,6 +76,16 @@ class Totals:
                     self.batch_sum += sample.value
                 elif sample.name == "berth_batch_size_count":
                     self.batch_count += sample.value
+                elif sample.name == "berth_generation_tokens_total":
+                    self.tokens += sample.value
+                elif sample.name == "berth_time_to_first_token_seconds_bucket":
+                    bound = float(labels["le"])
+                    self.first_token_buckets[bound] = self.first_token_buckets.get(bound, 0.0) + sample.value
+                elif sample.name == "berth_sequences_running":
+                    self.generation = True
+                    self.running += sample.value
+                elif sample.name == "berth_sequences_waiting":
+                    self.waiting += sample.value
 
 
 class StatsCollector:
@@ -117,11 +143,10 @@ class StatsCollector:
 
 def point(before: Totals, after: Totals) -> StatsPoint:
     seconds = max(after.ts - before.ts, 1e-9)
-    deltas = sorted(
-        (bound, after.latency_buckets.get(bound, 0.0) - before.latency_buckets.get(bound, 0.0))
-        for bound in after.latency_buckets
-    )
+    deltas = _bucket_deltas(before.latency_buckets, after.latency_buckets)
     batches = after.batch_count - before.batch_count
+    generation = after.generation
+    first_tokens = _bucket_deltas(before.first_token_buckets, after.first_token_buckets)
     return StatsPoint(
         ts=after.ts,
         requests_per_s=round((after.requests - before.requests) / seconds, 3),
@@ -129,7 +154,16 @@ def point(before: Totals, after: Totals) -> StatsPoint:
         p50_ms=quantile_ms(deltas, 0.50),
         p95_ms=quantile_ms(deltas, 0.95),
         batch_size=round((after.batch_sum - before.batch_sum) / batches, 2) if batches > 0 else None,
+        tokens_per_s=round(max(after.tokens - before.tokens, 0.0) / seconds, 3) if generation else None,
+        ttft_p50_ms=quantile_ms(first_tokens, 0.50) if generation else None,
+        sequences_running=int(after.running) if generation else None,
+        sequences_waiting=int(after.waiting) if generation else None,
     )
+
+
+def _bucket_deltas(before: dict[float, float], after: dict[float, float]) -> list[tuple[float, float]]:
+    """A cumulative histogram's counts over the interval, by upper bound, in order."""
+    return sorted((bound, after.get(bound, 0.0) - before.get(bound, 0.0)) for bound in after)
 
 
 def quantile_ms(cumulative: list[tuple[float, float]], q: float) -> float | None:

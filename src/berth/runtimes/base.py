@@ -8,13 +8,15 @@ adding one file that subclasses `Runtime` and registering it in `berth.runtimes.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from berth.errors import UnsupportedModel
 from berth.sources.types import LocalModel
 from berth.spec import DeploymentSpec, Task
+
+if TYPE_CHECKING:
+    from berth.runtimes.engine import Engine
 
 Params = dict[str, Any]  # per-request options, e.g. generation's max_new_tokens; empty for most tasks
 
@@ -180,13 +182,18 @@ class Runtime(ABC):
         """
         return len(text.split())
 
-    def stream(self, item: Any, params: Params) -> Iterator[str]:
-        """Yield generated text pieces for one input (generation runtimes only)."""
-        raise UnsupportedModel(f"{self.name} runtime cannot stream task {self.task}")
+    def generation_engine(self) -> Engine | None:
+        """The continuous-batching engine a text-generation runtime decodes on (after `load`); the
+        worker submits generation requests to it instead of batching them itself. None otherwise."""
+        return None
 
-    def chat_prompt(self, messages: list[dict[str, str]]) -> str:
-        """Render chat messages into one prompt (generation runtimes only)."""
+    def chat_prompt(self, messages: list[dict[str, Any]]) -> str:
+        """Render chat messages into one prompt (generation runtimes only); safe from any thread."""
         raise UnsupportedModel(f"{self.name} runtime has no chat template for task {self.task}")
+
+    def encode_prompt(self, prompt: str) -> list[int]:
+        """A prompt's token ids (generation runtimes only); safe from any thread."""
+        raise UnsupportedModel(f"{self.name} runtime cannot generate text for task {self.task}")
 
     def close(self) -> None:  # noqa: B027 - a hook: a runtime holding nothing need not override it
         """Release the model's memory (device memory included)."""

@@ -1,36 +1,53 @@
-"""Text generation with a transformers causal LM: parameters, batched generate, streaming, chat.
+"""Text generation's request side: parameters, chat templates and prompt tokens.
 
-`TransformersRuntime` delegates its text-generation task here. torch and transformers are imported
-inside the functions, so importing this module stays cheap.
+Everything here runs on the event loop or any thread, never on the model's: a chat template is
+rendered by Jinja, and prompts are encoded with a private copy of the Rust tokenizer
+(`berth.runtimes.outputs.token_counter`), so the engine's thread (`berth.runtimes.engine`) is the
+only one that touches the model and the tokenizer it decodes with.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from berth.errors import InvalidInput, ModelError
+from berth.errors import InvalidInput
 from berth.runtimes.base import Params
 
-if TYPE_CHECKING:
-    from transformers import PreTrainedModel, PreTrainedTokenizerBase
-
-MAX_NEW_TOKENS_DEFAULT = 32
-MAX_NEW_TOKENS_LIMIT = 1024
-PARAM_NAMES = ("max_new_tokens", "temperature", "top_p", "do_sample", "seed")
+PARAM_NAMES = (
+    "max_new_tokens",
+    "temperature",
+    "top_p",
+    "top_k",
+    "repetition_penalty",
+    "do_sample",
+    "seed",
+    "stop",
+    "stop_token_ids",
+    "logprobs",
+)
+MAX_STOPS = 16
 
 
 @dataclass(frozen=True)
 class GenerationParams:
-    """Per-request options; None means "not set". Sampling is off unless asked for."""
+    """Per-request options; None means "not set". Sampling is off unless asked for.
 
-    max_new_tokens: int = MAX_NEW_TOKENS_DEFAULT
+    >>> GenerationParams.parse({"temperature": 0.7, "top_k": 40, "stop": ["\\n"]}).do_sample
+    True
+    """
+
+    max_new_tokens: int | None = None  # None: the engine's default, within the context
     temperature: float | None = None
     top_p: float | None = None
+    top_k: int | None = None  # 0 or None: off
+    repetition_penalty: float | None = None  # 1.0 or None: off
     do_sample: bool = False
     seed: int | None = None
+    stop: tuple[str, ...] = ()
+    stop_token_ids: tuple[int, ...] = ()
+    logprobs: bool = False
 
     @classmethod
     def parse(cls, params: Params) -> GenerationParams:
@@ -43,24 +60,28 @@ class GenerationParams:
             raise InvalidInput(
                 f"unknown parameter {unknown[0]!r} for text-generation; it takes {', '.join(PARAM_NAMES)}"
             )
-        max_new = _optional_int(params, "max_new_tokens", minimum=1)
-        temperature = _optional_float(params, "temperature", minimum=0.0)
-        top_p = _optional_float(params, "top_p", minimum=0.0, maximum=1.0)
-        do_sample = params.get("do_sample")
-        if do_sample is not None and not isinstance(do_sample, bool):
-            raise InvalidInput(f"parameter do_sample must be true or false, got {do_sample!r}")
-        if do_sample is None:
-            do_sample = bool(temperature)
+        temperature = _optional_float(params, "temperature", minimum=0.0, maximum=100.0)
+        do_sample = _optional_bool(params, "do_sample")
         return cls(
-            max_new_tokens=min(max_new or MAX_NEW_TOKENS_DEFAULT, MAX_NEW_TOKENS_LIMIT),
+            max_new_tokens=_optional_int(params, "max_new_tokens", minimum=1),
             temperature=temperature,
-            top_p=top_p,
-            do_sample=do_sample,
+            top_p=_optional_float(params, "top_p", minimum=0.0, maximum=1.0, exclusive_minimum=True),
+            top_k=_optional_int(params, "top_k", minimum=0),
+            repetition_penalty=_optional_float(
+                params, "repetition_penalty", minimum=0.0, maximum=100.0, exclusive_minimum=True
+            ),
+            do_sample=bool(temperature) if do_sample is None else do_sample,
             seed=_optional_int(params, "seed", minimum=0),
+            stop=_strings(params, "stop"),
+            stop_token_ids=_token_ids(params, "stop_token_ids"),
+            logprobs=bool(_optional_bool(params, "logprobs")),
         )
 
     def generate_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"max_new_tokens": self.max_new_tokens, "do_sample": self.do_sample}
+        """Sampling options as `model.generate` takes them (the seq2seq runtime's static batches)."""
+        kwargs: dict[str, Any] = {"do_sample": self.do_sample}
+        if self.max_new_tokens is not None:
+            kwargs["max_new_tokens"] = self.max_new_tokens
         if self.do_sample:  # NOTE: passing these to greedy decoding makes transformers warn
             if self.temperature:
                 kwargs["temperature"] = self.temperature
@@ -71,128 +92,40 @@ class GenerationParams:
         return kwargs
 
 
-class Generator:
-    """A causal LM and its tokenizer, already on their device."""
+def render_chat(tokenizer: Any, messages: Any) -> str:
+    """The tokenizer's chat template over `messages`, with the generation prompt.
 
-    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, device: str) -> None:
-        self.model: Any = model  # NOTE: Any, as nn.Module's __getattr__ hides `generate` from mypy
-        self.tokenizer = tokenizer
-        self.device = device
-        if tokenizer.pad_token_id is None:  # GPT-2 style tokenizers have none; batches need one
-            tokenizer.pad_token = tokenizer.eos_token
-        tokenizer.padding_side = "left"  # a decoder-only model continues from the last real token
-        tokenizer.truncation_side = "left"  # an over-long prompt keeps its end, nearest the answer
-        self.eos_ids = _eos_ids(model, tokenizer)
-        self.context = _context_length(model)
-
-    def generate(self, prompts: list[str], params: GenerationParams) -> list[dict[str, Any]]:
-        import torch
-
-        encoded = self._encode(prompts, params)
-        self._seed(params)
-        with torch.inference_mode():
-            output = self.model.generate(
-                **encoded, pad_token_id=self.tokenizer.pad_token_id, **params.generate_kwargs()
-            )
-        prompt_length = encoded["input_ids"].shape[1]
-        results = []
-        for row, mask in zip(
-            output[:, prompt_length:].tolist(), encoded["attention_mask"].tolist(), strict=True
-        ):
-            stop = next((i for i, token in enumerate(row) if token in self.eos_ids), None)
-            tokens = row if stop is None else row[: stop + 1]
-            results.append(
-                {
-                    "generated_text": self.tokenizer.decode(tokens, skip_special_tokens=True),
-                    "finish_reason": "length" if stop is None else "stop",
-                    "prompt_tokens": int(sum(mask)),
-                    "completion_tokens": len(tokens),
-                }
-            )
-        return results
-
-    def stream(self, prompt: str, params: GenerationParams) -> Iterator[str]:
-        """Yield text pieces while `generate` runs in a thread; closing the iterator stops it."""
-        import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
-
-        cancelled = threading.Event()
-
-        class _Cancelled(StoppingCriteria):
-            def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
-                flag = torch.full((input_ids.shape[0],), cancelled.is_set(), dtype=torch.bool)
-                return flag.to(input_ids.device)  # type: ignore[return-value]
-
-        encoded = self._encode([prompt], params)
-        streamer: Any = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        failures: list[BaseException] = []
-
-        def run() -> None:
-            try:
-                with torch.inference_mode():
-                    self.model.generate(
-                        **encoded,
-                        pad_token_id=self.tokenizer.pad_token_id,
-                        streamer=streamer,
-                        stopping_criteria=StoppingCriteriaList([_Cancelled()]),
-                        **params.generate_kwargs(),
-                    )
-            except Exception as exc:
-                failures.append(exc)
-                streamer.end()  # unblock the consumer; generate only ends the streamer on success
-
-        self._seed(params)
-        thread = threading.Thread(target=run, name="berth-generate", daemon=True)
-        thread.start()
-        try:
-            for piece in streamer:
-                if piece:
-                    yield piece
-        finally:
-            cancelled.set()
-            thread.join()
-        if failures:
-            raise ModelError("text generation failed; the worker log has the details") from failures[0]
-
-    def chat_prompt(self, messages: list[dict[str, str]]) -> str:
-        """The tokenizer's chat template with a generation prompt, or "role: content" lines without one."""
-        checked = _check_messages(messages)
-        if getattr(self.tokenizer, "chat_template", None):
-            try:
-                rendered = self.tokenizer.apply_chat_template(
-                    checked, tokenize=False, add_generation_prompt=True
-                )
-            except Exception as exc:  # jinja templates raise their own errors, e.g. on role order
-                raise InvalidInput(f"the model's chat template rejected the messages: {exc}") from None
-            return str(rendered)
-        lines = [f"{m['role']}: {m['content']}" for m in checked]
-        return "\n".join([*lines, "assistant:"])
-
-    def _encode(self, prompts: list[str], params: GenerationParams) -> Any:
-        bos = self.tokenizer.bos_token
-        # NOTE: a chat template usually writes the BOS token itself; adding another shifts the model off
-        # its training distribution, so special tokens are added only when the prompts lack them.
-        add_special = not (bos and all(p.startswith(bos) for p in prompts))
-        room = None if self.context is None else max(1, self.context - params.max_new_tokens)
-        encoded = self.tokenizer(
-            prompts,
-            return_tensors="pt",
-            padding=True,
-            truncation=room is not None,
-            max_length=room,
-            add_special_tokens=add_special,
+    Content may be a string or a list of text parts (`{"type": "text", "text": ...}`), as OpenAI
+    clients send it. A model without a chat template cannot chat: that is the client's 422, since
+    guessing a format makes a base model ramble rather than answer.
+    """
+    checked = _check_messages(messages)
+    if not getattr(tokenizer, "chat_template", None):
+        raise InvalidInput(
+            "this model has no chat template, so it cannot take chat messages; send a plain prompt to "
+            "/v1/completions (or /api/generate, /predict) instead"
         )
-        return encoded.to(self.device)
-
-    @staticmethod
-    def _seed(params: GenerationParams) -> None:
-        if params.do_sample and params.seed is not None:
-            import torch
-
-            torch.manual_seed(params.seed)
+    try:
+        rendered = tokenizer.apply_chat_template(checked, tokenize=False, add_generation_prompt=True)
+    except Exception as exc:  # jinja templates raise their own errors, e.g. on role order
+        raise InvalidInput(f"the model's chat template rejected the messages: {exc}") from None
+    return str(rendered)
 
 
-def _eos_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> set[int]:
+def encode_prompt(tokenizer: Any, encoder: Any, prompt: str) -> list[int]:
+    """A prompt's token ids. `encoder` is a private Rust tokenizer copy (None for slow tokenizers).
+
+    NOTE: a chat template usually writes the BOS token itself; adding another shifts the model off
+    its training distribution, so special tokens are added only when the prompt lacks them.
+    """
+    bos = tokenizer.bos_token
+    add_special = not (bos and prompt.startswith(bos))
+    if encoder is not None:
+        return list(encoder.encode(prompt, add_special_tokens=add_special).ids)
+    return list(tokenizer(prompt, add_special_tokens=add_special)["input_ids"])
+
+
+def eos_ids(model: Any, tokenizer: Any) -> set[int]:
     ids: set[int] = set()
     for value in (getattr(model.generation_config, "eos_token_id", None), tokenizer.eos_token_id):
         if isinstance(value, int):
@@ -202,10 +135,10 @@ def _eos_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> set[
     return ids
 
 
-def _context_length(model: PreTrainedModel) -> int | None:
-    """Positions a model with learned position embeddings can take; None when it has no fixed limit."""
-    for name in ("n_positions", "max_position_embeddings"):
-        value = getattr(model.config, name, None)
+def context_length(config: Any) -> int | None:
+    """Positions a model takes (prompt plus generated tokens); None when its config names none."""
+    for name in ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length"):
+        value = getattr(config, name, None)
         if isinstance(value, int) and value > 0:
             return value
     return None
@@ -214,14 +147,37 @@ def _context_length(model: PreTrainedModel) -> int | None:
 def _check_messages(messages: Any) -> list[dict[str, str]]:
     if not isinstance(messages, list) or not messages:
         raise InvalidInput("messages must be a non-empty list of {role, content} objects")
+    checked = []
     for index, message in enumerate(messages):
-        if not (
-            isinstance(message, dict)
-            and isinstance(message.get("role"), str)
-            and isinstance(message.get("content"), str)
-        ):
-            raise InvalidInput(f"messages[{index}] must be an object with string 'role' and 'content'")
-    return messages
+        if not (isinstance(message, dict) and isinstance(message.get("role"), str)):
+            raise InvalidInput(f"messages[{index}] must be an object with a string 'role' and a 'content'")
+        checked.append({**message, "content": _text_content(message.get("content"), index)})
+    return checked
+
+
+def _text_content(content: Any, index: int) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for part in content:
+            if not (
+                isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)
+            ):
+                kind = part.get("type") if isinstance(part, dict) else type(part).__name__
+                raise InvalidInput(
+                    f"messages[{index}].content: only text parts are supported by this model, got {kind!r}"
+                )
+            texts.append(part["text"])
+        return "".join(texts)
+    raise InvalidInput(f"messages[{index}].content must be a string or a list of text parts")
+
+
+def _optional_bool(params: Params, name: str) -> bool | None:
+    value = params.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise InvalidInput(f"parameter {name} must be true or false, got {value!r}")
+    return value
 
 
 def _optional_int(params: Params, name: str, minimum: int) -> int | None:
@@ -233,12 +189,41 @@ def _optional_int(params: Params, name: str, minimum: int) -> int | None:
     return value
 
 
-def _optional_float(params: Params, name: str, minimum: float, maximum: float | None = None) -> float | None:
+def _optional_float(
+    params: Params, name: str, minimum: float, maximum: float, *, exclusive_minimum: bool = False
+) -> float | None:
     value = params.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-        raise InvalidInput(f"parameter {name} must be a number of at least {minimum}, got {value!r}")
-    if maximum is not None and value > maximum:
-        raise InvalidInput(f"parameter {name} must be at most {maximum}, got {value!r}")
+    low = value <= minimum if exclusive_minimum else value < minimum
+    if isinstance(value, bool) or not isinstance(value, int | float) or low:
+        bound = "above" if exclusive_minimum else "at least"
+        raise InvalidInput(f"parameter {name} must be a number {bound} {minimum:g}, got {value!r}")
+    if value > maximum:
+        raise InvalidInput(f"parameter {name} must be at most {maximum:g}, got {value!r}")
     return float(value)
+
+
+def _strings(params: Params, name: str) -> tuple[str, ...]:
+    value = params.get(name)
+    if value is None:
+        return ()
+    values: Sequence[Any] = [value] if isinstance(value, str) else value
+    if not isinstance(values, list | tuple) or not all(isinstance(v, str) for v in values):
+        raise InvalidInput(f"parameter {name} must be a string or a list of strings, got {value!r}")
+    if len(values) > MAX_STOPS:
+        raise InvalidInput(f"parameter {name} takes at most {MAX_STOPS} strings, got {len(values)}")
+    return tuple(values)
+
+
+def _token_ids(params: Params, name: str) -> tuple[int, ...]:
+    value = params.get(name)
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple) or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value
+    ):
+        raise InvalidInput(f"parameter {name} must be a list of token ids (integers of at least 0)")
+    if len(value) > MAX_STOPS:
+        raise InvalidInput(f"parameter {name} takes at most {MAX_STOPS} ids, got {len(value)}")
+    return tuple(value)

@@ -7,14 +7,14 @@ for their post-processing; generation lives in `generation.py`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from berth.errors import InvalidInput, UnsupportedModel
 from berth.runtimes import loading
 from berth.runtimes.base import Params, Runtime, Signature
 from berth.runtimes.device import free_device_memory
-from berth.runtimes.generation import GenerationParams, Generator
+from berth.runtimes.engine import Engine, EngineLimits, result_of
+from berth.runtimes.generation import GenerationParams, context_length, encode_prompt, eos_ids, render_chat
 from berth.runtimes.outputs import (
     check_params,
     classification_outputs,
@@ -63,7 +63,7 @@ class TransformersRuntime(Runtime):
     _model: PreTrainedModel | None = None
     _tokenizer: PreTrainedTokenizerBase | None = None
     _pipeline: Pipeline | None = None
-    _generator: Generator | None = None
+    _engine: Engine | None = None
 
     def load(self) -> None:
         folder, _config, dtype = loading.open_checkpoint(self)
@@ -92,7 +92,7 @@ class TransformersRuntime(Runtime):
         self._max_length = _max_length(model, tokenizer)
         self._counter = token_counter(tokenizer)
         if self.task is Task.TEXT_GENERATION:
-            self._generator = Generator(model, tokenizer, self.device)
+            self._engine = self._start_engine(model, tokenizer)
         elif self.task in (Task.TOKEN_CLASSIFICATION, Task.FILL_MASK):
             extra = {"aggregation_strategy": "simple"} if self.task is Task.TOKEN_CLASSIFICATION else {}
             make_pipeline: Any = transformers.pipeline  # its overloads want a literal task name
@@ -120,9 +120,9 @@ class TransformersRuntime(Runtime):
 
     def predict(self, inputs: list[Any], params: Params) -> list[Any]:
         tokenizer = self._loaded()[1]
-        if self.task is Task.TEXT_GENERATION:
-            assert self._generator is not None
-            return self._generator.generate(inputs, GenerationParams.parse(params))
+        if self._engine is not None:  # warm-up and direct calls; the worker submits to the engine itself
+            parsed = GenerationParams.parse(params)
+            return [result_of(self._engine.generate(self.encode_prompt(p), parsed)) for p in inputs]
         self.validate_params(params)
         if self.task is Task.FEATURE_EXTRACTION:
             return self._embed(inputs)
@@ -136,15 +136,18 @@ class TransformersRuntime(Runtime):
         raw = self._pipeline(inputs, batch_size=len(inputs))
         return [_entities_output(r) for r in _per_input(raw, len(inputs))]
 
-    def stream(self, item: Any, params: Params) -> Iterator[str]:
-        if self._generator is None:
-            return super().stream(item, params)
-        return self._generator.stream(self.validate_input(item), GenerationParams.parse(params))
+    def generation_engine(self) -> Engine | None:
+        return self._engine
 
-    def chat_prompt(self, messages: list[dict[str, str]]) -> str:
-        if self._generator is None:
+    def chat_prompt(self, messages: list[dict[str, Any]]) -> str:
+        if self._engine is None:
             return super().chat_prompt(messages)
-        return self._generator.chat_prompt(messages)
+        return render_chat(self._loaded()[1], messages)
+
+    def encode_prompt(self, prompt: str) -> list[int]:
+        if self._engine is None:
+            return super().encode_prompt(prompt)
+        return encode_prompt(self._loaded()[1], self._counter, prompt)
 
     def signature(self) -> Signature:
         dim = getattr(self._model.config, "hidden_size", None) if self._model is not None else None
@@ -162,8 +165,33 @@ class TransformersRuntime(Runtime):
         return len(self._counter.encode(text, add_special_tokens=False).ids)
 
     def close(self) -> None:
-        self._model = self._tokenizer = self._pipeline = self._generator = None
+        if self._engine is not None:
+            self._engine.close()
+        self._model = self._tokenizer = self._pipeline = self._engine = None
         free_device_memory(self.device)
+
+    def _start_engine(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> Engine:
+        generation = self.spec.generation
+        if tokenizer.pad_token_id is None:  # GPT-2 style tokenizers have none; a padded batch needs one
+            tokenizer.pad_token = tokenizer.eos_token
+        own = context_length(model.config)
+        context = generation.max_context or min(
+            own or generation.max_batch_tokens, generation.max_batch_tokens
+        )
+        if own is not None and context > own:
+            raise UnsupportedModel(
+                f"generation.max_context is {context} but the model takes {own} positions; lower it to {own}"
+            )
+        limits = EngineLimits(
+            max_sequences=generation.max_concurrent_sequences,
+            max_batch_tokens=generation.max_batch_tokens,
+            max_context=context,
+            max_queue=self.spec.limits.max_queue,
+            gather_s=self.spec.batching.max_latency_ms / 1000,
+        )
+        engine = Engine(model, tokenizer, self.device, limits, eos_ids(model, tokenizer))
+        engine.start()
+        return engine
 
     def _loaded(self) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
         if self._model is None or self._tokenizer is None:

@@ -1,4 +1,5 @@
-"""How much working memory one batch of an image or audio model needs, from its config files alone.
+"""How much working memory one batch of an image, audio or generation model needs, from its config
+files alone.
 
 Text models' activations are small beside their weights (a few MB for a batch of sentences); an image
 or speech model's are not: DETR runs a ResNet over an 800 x 1333 image, and a ViT's attention grows with
@@ -6,6 +7,10 @@ the square of its patches. The estimate is one full batch (`batching.max_batch_s
 model's processor resizes to (images) or a 30-second clip (speech), through the largest layer, since
 inference keeps only a layer's tensors alive at a time. It is a sizing figure for exports and for the
 preflight report, within a factor of about two of what torch allocates, not an exact count.
+
+A text-generation model's working memory is its KV cache, which the engine bounds exactly
+(`berth.runtimes.engine`): `generation.max_batch_tokens` tokens, each holding a key and a value per
+layer and KV head, in the weights' dtype.
 """
 
 from __future__ import annotations
@@ -31,13 +36,19 @@ CTC_FRAMES_PER_SECOND = 50  # wav2vec2's feature encoder: one frame per 20 ms
 CTC_FEATURE_BYTES_PER_SECOND = 16_000 // 5 * 512 * FLOAT_BYTES  # its first conv: 512 channels at stride 5
 
 
-def activation_bytes(listing: Listing, spec: DeploymentSpec, task: Task | None) -> int | None:
-    """One batch's working memory for an image or speech model; None for other tasks or unknown configs."""
-    if task is None or (task not in IMAGE_TASKS and task is not Task.AUTOMATIC_SPEECH_RECOGNITION):
+def activation_bytes(
+    listing: Listing, spec: DeploymentSpec, task: Task | None, dtype_bytes: int = FLOAT_BYTES
+) -> int | None:
+    """One batch's working memory for an image or speech model, or a generation model's KV cache at
+    its budget; None for other tasks or unknown configs."""
+    if task not in (*IMAGE_TASKS, Task.AUTOMATIC_SPEECH_RECOGNITION, Task.TEXT_GENERATION):
         return None
     config = listing.read_json("config.json") if "config.json" in listing.sizes else None
     if not isinstance(config, dict):
         return None
+    if task is Task.TEXT_GENERATION:
+        per_token = kv_bytes_per_token(config, dtype_bytes)
+        return None if per_token is None else spec.generation.max_batch_tokens * per_token
     batch = spec.batching.max_batch_size
     if task is Task.AUTOMATIC_SPEECH_RECOGNITION:
         per_item = _speech(config)
@@ -98,6 +109,21 @@ def _image_size(processor: dict[str, Any], config: dict[str, Any]) -> tuple[int,
     if isinstance(vision, dict):
         side = _int(vision, "image_size") or side
     return side, side
+
+
+def kv_bytes_per_token(config: dict[str, Any], dtype_bytes: int) -> int | None:
+    """A key and a value per layer and KV head for one token (grouped-query attention has fewer KV
+    heads than attention heads); None when the config names no layers or width."""
+    text = config.get("text_config")
+    config = text if isinstance(text, dict) else config
+    layers = _int(config, "num_hidden_layers", "n_layer", "num_layers")
+    hidden = _int(config, "hidden_size", "n_embd", "d_model")
+    heads = _int(config, "num_attention_heads", "n_head")
+    if not (layers and hidden and heads):
+        return None
+    kv_heads = _int(config, "num_key_value_heads") or heads
+    head_dim = _int(config, "head_dim") or hidden // heads
+    return 2 * layers * kv_heads * head_dim * dtype_bytes
 
 
 def _int(config: dict[str, Any], *keys: str) -> int | None:

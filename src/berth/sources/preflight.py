@@ -16,7 +16,7 @@ from berth.errors import DownloadFailed, ModelNotFound, ModelTooLarge
 from berth.sources import host, hub, tasks
 from berth.sources.activations import activation_bytes
 from berth.sources.listing import Listing, local_listing
-from berth.sources.params import count_parameters, memory_by_dtype
+from berth.sources.params import BYTES_PER_PARAMETER, count_parameters, memory_by_dtype
 from berth.sources.policy import Selection, select_files
 from berth.sources.types import PreflightReport, ResolvedSource, SourceKind
 from berth.spec import DeploymentSpec, DType, Task
@@ -121,7 +121,7 @@ def _measure(
         basis=count.basis,
         cached=to_fetch == 0,
         task=None if task is None else task.value,
-        activation_bytes=activation_bytes(listing, spec, task),
+        activation_bytes=activation_bytes(listing, spec, task, BYTES_PER_PARAMETER.get(dtype, 4)),
     )
 
 

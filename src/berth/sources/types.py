@@ -54,7 +54,8 @@ class PreflightReport:
     basis: str = "none"  # how `parameters` was found: safetensors | config | file-size | none
     cached: bool = False  # HUB: every file it needs is already in the Hugging Face cache
     task: str | None = None  # what config.json says (or the spec), when that settles it before loading
-    activation_bytes: int | None = None  # one full batch's working memory (image and speech models)
+    # one full batch's working memory (image, speech models), or the KV cache's budget (generation)
+    activation_bytes: int | None = None
 
 
 @dataclass(frozen=True)

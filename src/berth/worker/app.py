@@ -26,6 +26,7 @@ from berth.api.types import SignaturePublic, TensorPublic
 from berth.errors import NotFound
 from berth.runtimes.base import Signature, TensorSpec
 from berth.worker.http import Guard, error_response, json_response
+from berth.worker.protocols.ollama import ollama_routes
 from berth.worker.protocols.openai import openai_routes
 from berth.worker.protocols.predict import predict_endpoint
 from berth.worker.protocols.rerank import rerank_routes
@@ -64,6 +65,7 @@ def create_app(service: ModelService, api_key: str | None = None) -> ASGIApp:
         *v2_routes(service, guard),
         *openai_routes(service, guard),
         *rerank_routes(service, guard),
+        *ollama_routes(service, guard),
     ]
 
     async def http_error(request: Request, exc: Exception) -> Response:

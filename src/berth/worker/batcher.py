@@ -20,9 +20,8 @@ Under load the model thread chains batches itself: when a batch ends and the nex
 (as many requests waiting as the last batch held), it takes that batch at once and hands the results
 to the event loop without waiting for it. Going back through the loop between batches left the model
 idle 4-6 ms per ~90 ms batch at 64 clients, while the loop was busy answering the batch just done.
-Other work for the model thread (`call`: streamed generation steps) ends a chain, so it waits at most
-one batch, as it would in the executor's queue. `_lock` guards taking a batch, which both threads do;
-appending (`submit`) is a single deque operation and needs no lock.
+`_lock` guards taking a batch, which both threads do; appending (`submit`) is a single deque
+operation and needs no lock.
 
 Lanes: a runtime whose `predict` may run on several threads at once (`Runtime.lanes`) gets that many
 model threads, and two batches run side by side, each on its share of the cores
@@ -43,7 +42,9 @@ other. Which batch gets how many cores is decided when it is taken:
 The collector takes the first free lane, so light traffic always runs there. With one lane all of
 this reduces to the single model thread above.
 
-Only requests with the same parameters share a batch (generation options change the call).
+Only requests with the same parameters share a batch (a parameter may change the call). Text
+generation does not come here: it decodes on the runtime's engine (`berth.runtimes.engine`), which
+batches at every decoding step instead.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ class Batcher:
         on_batch: BatchObserver | None = None,
     ) -> None:
         self.runtime = runtime
-        self.lanes = list(lanes)  # single-thread executors; the first also runs `call`
+        self.lanes = list(lanes)  # single-thread executors
         self.max_batch_size = max_batch_size
         self.max_wait_s = max_latency_ms / 1000
         self.max_queue = max_queue
@@ -118,7 +119,6 @@ class Batcher:
         self._lanes_out = 0  # lanes taken from `_free_lanes` (collecting or running)
         self._alone = False  # the first lane is running a batch on every core
         self._lane_back = asyncio.Event()
-        self._calls_waiting = 0  # `call`s queued for the model thread: a chain yields to them
         self._preparing = 0  # items being decoded by the protocols, which will be submitted next
         self._running = 0  # batches computing on model threads now
 
@@ -182,14 +182,6 @@ class Batcher:
     def _wake(self) -> None:
         if self._arrival is not None and not self._arrival.done():
             self._arrival.set_result(None)
-
-    async def call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Run `fn(*args)` on the first model thread, between its batches."""
-        self._calls_waiting += 1
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self.lanes[0], fn, *args)
-        finally:
-            self._calls_waiting -= 1
 
     async def _run(self) -> None:
         while True:
@@ -276,7 +268,7 @@ class Batcher:
         """On a model thread, after a batch: the next batch if it is already full (else nothing), and
         how many ways it shares the cores."""
         with self._lock:
-            if self._calls_waiting or len(self._pending) < min(self._last_batch_size, self.max_batch_size):
+            if len(self._pending) < min(self._last_batch_size, self.max_batch_size):
                 return [], 0
             batch = self._take_batch_locked()
             return batch, self._sharing_locked(lane)

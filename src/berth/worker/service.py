@@ -1,24 +1,26 @@
 """The worker's data plane: one loaded runtime behind a batcher, whatever protocol asked.
 
-Protocols (predict, V2, OpenAI) call this and never the runtime directly, so batching, timeouts,
-input checks and metrics are the same on every route.
+Protocols (predict, V2, OpenAI, Ollama) call this and never the runtime directly, so batching,
+timeouts, input checks and metrics are the same on every route. Text generation goes to the runtime's
+continuous-batching engine (`berth.runtimes.engine`), every other task through the batcher.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from berth.errors import InvalidInput, NotReady
+from berth.errors import InvalidInput, NotReady, RequestTimeout, UnsupportedModel
 from berth.runtimes.base import Params, Runtime
+from berth.runtimes.engine import Delta, Engine, result_of
+from berth.runtimes.generation import GenerationParams
 from berth.spec import DeploymentSpec
 from berth.worker import decoding
 from berth.worker.batcher import Batcher
 from berth.worker.metrics import WorkerMetrics
-
-_DONE = object()
 
 
 class ModelService:
@@ -37,6 +39,9 @@ class ModelService:
         )
         self.metrics = WorkerMetrics(spec.name, lambda: self.batcher.queue_depth)
         self.batcher.on_batch = self.metrics.observe_batch
+        self.engine: Engine | None = runtime.generation_engine()
+        if self.engine is not None:
+            self.metrics.watch_engine(self.engine.stats)
         decoding.watch_model(lambda: self.batcher.running)  # decodes yield the CPU to a running batch
         self.ready = False
 
@@ -61,22 +66,69 @@ class ModelService:
         # NOTE: even when empty: a task with a required parameter (forecasting's prediction_length)
         # refuses its absence here, before queueing, rather than failing the batch it would join.
         params = self.runtime.validate_params(params)
+        if self.engine is not None:
+            return list(await asyncio.gather(*(self.complete(str(i), params) for i in items)))
         if len(items) == 1:
             return [await self.batcher.submit(items[0], params, self.timeout_s)]
         return list(await asyncio.gather(*(self.batcher.submit(i, params, self.timeout_s) for i in items)))
 
-    async def stream(self, item: Any, params: Params) -> AsyncIterator[str]:
-        """Yield generated pieces; each step runs on the model thread, like a batch."""
+    async def generate(self, prompt: str, params: Params) -> AsyncIterator[Delta]:
+        """One sequence's deltas as the engine decodes them (the last has a finish_reason).
+
+        Closing the iterator early (a client that disconnected) cancels the sequence at the next step.
+        """
         self._check_ready()
-        params = self.runtime.validate_params(params)
-        pieces = await self.batcher.call(self.runtime.stream, item, params)
+        engine = self._require_engine()
+        parsed = GenerationParams.parse(params)
+        loop = asyncio.get_running_loop()
+        deltas: asyncio.Queue[Delta | BaseException] = asyncio.Queue()
+        ids = self.runtime.encode_prompt(prompt)
+        sequence = engine.submit(ids, parsed, lambda item: loop.call_soon_threadsafe(deltas.put_nowait, item))
+        started = previous = time.perf_counter()
+        first = True
         try:
-            while (piece := await self.batcher.call(next, pieces, _DONE)) is not _DONE:
-                yield str(piece)
-        finally:  # a client that disconnects mid-stream stops the generation too
-            close = getattr(pieces, "close", None)
-            if close is not None:
-                await self.batcher.call(close)
+            while True:
+                item = await deltas.get()
+                if isinstance(item, BaseException):
+                    raise item
+                now = time.perf_counter()
+                if first:
+                    self.metrics.observe_first_token(now - started)
+                    first = False
+                else:
+                    self.metrics.observe_tokens(len(item.token_ids), now - previous)
+                previous = now
+                yield item
+                if item.finish_reason is not None:
+                    return
+        finally:
+            sequence.cancel()  # a no-op once it finished; else it leaves the batch at the next step
+
+    async def complete(self, prompt: str, params: Params) -> dict[str, Any]:
+        """One whole generation: generated_text, finish_reason, prompt_tokens, completion_tokens."""
+        deltas: list[Delta] = []
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                async for delta in self.generate(prompt, params):
+                    deltas.append(delta)
+        except TimeoutError:
+            raise RequestTimeout(
+                f"no answer within {self.timeout_s:g} s (limits.request_timeout_s); ask for fewer tokens, "
+                "stream the answer, or raise the limit"
+            ) from None
+        return result_of(deltas)
+
+    def chat_prompt(self, messages: list[dict[str, Any]]) -> str:
+        """The model's chat template over `messages` (422 when it has none)."""
+        self._require_engine()
+        return self.runtime.chat_prompt(messages)
+
+    def _require_engine(self) -> Engine:
+        if self.engine is None:
+            raise UnsupportedModel(
+                f"this deployment serves {self.task}; generating text needs a text-generation model"
+            )
+        return self.engine
 
     def _check_ready(self) -> None:
         if not self.ready:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 
 from berth.control.stats import Totals, point, quantile_ms
@@ -51,3 +53,46 @@ def test_quantiles_interpolate_within_a_bucket_and_need_traffic() -> None:
     assert quantile_ms(buckets, 0.5) == pytest.approx(15.0)
     assert quantile_ms([(0.01, 0.0), (float("inf"), 0.0)], 0.5) is None
     assert quantile_ms([], 0.5) is None
+
+
+def test_generation_numbers_come_from_the_workers_own_metrics() -> None:
+    from berth.worker.metrics import WorkerMetrics
+
+    @dataclass
+    class Engine:
+        running: int
+        waiting: int
+        kv_tokens: int = 0
+        kv_budget_tokens: int = 1024
+
+    replicas = [WorkerMetrics("chat", lambda: 0) for _ in range(2)]
+    for replica in replicas:
+        replica.watch_engine(lambda: Engine(running=3, waiting=1))
+
+    def scrape(ts: float) -> Totals:
+        collected = Totals(ts=ts)
+        for replica in replicas:
+            collected.add(replica.render().decode())
+        return collected
+
+    before = scrape(100.0)
+    for replica in replicas:
+        for _ in range(4):
+            replica.observe_first_token(0.03)  # between the 25 and 50 ms bounds
+        replica.observe_tokens(50, 1.0)
+    sample = point(before, scrape(110.0))
+    assert sample.tokens_per_s == 10.0  # 2 replicas x 50 tokens over 10 s
+    assert sample.ttft_p50_ms is not None
+    assert 25.0 < sample.ttft_p50_ms <= 50.0
+    assert (sample.sequences_running, sample.sequences_waiting) == (6, 2)
+
+
+def test_other_tasks_report_no_generation_numbers() -> None:
+    from berth.worker.metrics import WorkerMetrics
+
+    replica = WorkerMetrics("minilm", lambda: 0)
+    before, after = Totals(ts=0.0), Totals(ts=5.0)
+    before.add(replica.render().decode())
+    after.add(replica.render().decode())
+    sample = point(before, after)
+    assert (sample.tokens_per_s, sample.ttft_p50_ms, sample.sequences_running) == (None, None, None)

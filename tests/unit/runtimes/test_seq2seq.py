@@ -127,7 +127,7 @@ def test_long_text_is_truncated_at_the_encoders_positions(bart: Runtime) -> None
         ({"max_new_tokens": "9"}, "max_new_tokens must be an integer"),
         ({"num_beams": 9}, "num_beams must be an integer from 1 to 8, got 9"),
         ({"num_beams": True}, "num_beams must be an integer"),
-        ({"top_p": 2}, "top_p must be at most 1.0"),
+        ({"top_p": 2}, "top_p must be at most 1"),
         ({"top_k": 2}, "unknown parameter 'top_k' for text2text-generation"),
     ],
 )

@@ -168,20 +168,6 @@ def test_generation_is_greedy_and_returns_only_the_continuation(generator: Runti
     assert generator.predict(["hello world"], {"max_new_tokens": 6}) == first[:1]
 
 
-def test_stream_joins_to_the_full_text(generator: Runtime) -> None:
-    pieces = list(generator.stream("hello world", {"max_new_tokens": 20}))
-    assert len(pieces) > 1
-    (full,) = generator.predict(["hello world"], {"max_new_tokens": 20})
-    assert "".join(pieces) == full["generated_text"]
-
-
-def test_closing_a_stream_stops_its_generation(generator: Runtime) -> None:
-    stream = generator.stream("hello", {"max_new_tokens": 1000})
-    assert next(stream)
-    stream.close()  # joins the generation thread, which the cancelled flag stops within a step
-    assert not any(t.name == "berth-generate" for t in threading.enumerate())
-
-
 def test_sampling_with_a_seed_is_reproducible(generator: Runtime) -> None:
     params = {"do_sample": True, "temperature": 0.9, "top_p": 0.95, "seed": 7, "max_new_tokens": 12}
     assert generator.predict(["hi"], params) == generator.predict(["hi"], params)
@@ -192,11 +178,18 @@ def test_chat_prompt_uses_the_template(generator: Runtime) -> None:
     assert generator.chat_prompt(messages) == "<|system|>be brief\n<|user|>hi\n<|assistant|>"
 
 
+def test_chat_prompt_takes_text_parts(generator: Runtime) -> None:
+    parts = [{"type": "text", "text": "h"}, {"type": "text", "text": "i"}]
+    assert generator.chat_prompt([{"role": "user", "content": parts}]) == "<|user|>hi\n<|assistant|>"
+    with pytest.raises(InvalidInput, match="only text parts are supported by this model, got 'image_url'"):
+        generator.chat_prompt([{"role": "user", "content": [{"type": "image_url", "image_url": {}}]}])
+
+
 def test_chat_prompt_without_a_template(generator: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(generator, TransformersRuntime)
-    assert generator._generator is not None
-    monkeypatch.setattr(generator._generator.tokenizer, "chat_template", None)
-    assert generator.chat_prompt([{"role": "user", "content": "hi"}]) == "user: hi\nassistant:"
+    monkeypatch.setattr(generator._loaded()[1], "chat_template", None)
+    with pytest.raises(InvalidInput, match="this model has no chat template"):
+        generator.chat_prompt([{"role": "user", "content": "hi"}])
 
 
 @pytest.mark.parametrize("messages", [[], [{"role": "user"}], "hi", [{"role": "user", "content": 3}]])
@@ -212,13 +205,14 @@ def test_generation_input_errors(generator: Runtime) -> None:
         generator.validate_input("")
     with pytest.raises(InvalidInput, match="max_new_tokens must be an integer"):
         generator.validate_params({"max_new_tokens": -1})
-    with pytest.raises(InvalidInput, match="unknown parameter 'top_k'"):
-        list(generator.stream("hi", {"top_k": 3}))
+    with pytest.raises(InvalidInput, match="unknown parameter 'max_tokens'"):
+        generator.validate_params({"max_tokens": 3})
 
 
-def test_only_generation_streams_and_chats(classifier: Runtime) -> None:
-    with pytest.raises(UnsupportedModel, match="cannot stream task text-classification"):
-        classifier.stream("hi", {})
+def test_only_generation_encodes_prompts_and_chats(classifier: Runtime) -> None:
+    assert classifier.generation_engine() is None
+    with pytest.raises(UnsupportedModel, match="cannot generate text for task text-classification"):
+        classifier.encode_prompt("hi")
     with pytest.raises(UnsupportedModel, match="no chat template for task text-classification"):
         classifier.chat_prompt([{"role": "user", "content": "hi"}])
 

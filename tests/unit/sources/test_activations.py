@@ -53,6 +53,19 @@ def test_speech_models_are_sized_for_a_thirty_second_clip(tmp_path: Path) -> Non
     assert (estimate(ctc, Task.AUTOMATIC_SPEECH_RECOGNITION, batch=1) or 0) > 30 * 16_000 // 5 * 512 * 4
 
 
+def test_a_generation_model_is_sized_for_its_kv_cache_budget(tmp_path: Path) -> None:
+    llama_8b = {"model_type": "llama", "num_hidden_layers": 32, "hidden_size": 4096,
+                "num_attention_heads": 32, "num_key_value_heads": 8}  # fmt: skip
+    folder = folder_with(tmp_path, llama_8b)
+    spec = make_spec(str(folder), generation={"max_batch_tokens": 8192})
+    # a key and a value, 32 layers, 8 KV heads of 128, two bytes each: 128 KiB a token
+    assert activation_bytes(local_listing(folder), spec, Task.TEXT_GENERATION, 2) == 8192 * 131_072
+    gpt2 = folder_with(tmp_path / "gpt2", {"model_type": "gpt2", "n_layer": 2, "n_embd": 32, "n_head": 2})
+    assert activation_bytes(local_listing(gpt2), make_spec(str(gpt2)), Task.TEXT_GENERATION) == (
+        16_384 * 2 * 2 * 32 * 4
+    )
+
+
 def test_text_tasks_and_unreadable_configs_have_no_estimate(tmp_path: Path) -> None:
     folder = folder_with(tmp_path, {"model_type": "bert", "hidden_size": 384})
     assert estimate(folder, Task.FEATURE_EXTRACTION) is None

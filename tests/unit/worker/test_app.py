@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 
 from berth.api.types import SignaturePublic, TensorPublic
@@ -36,14 +35,6 @@ async def _client(task: Task = Task.FEATURE_EXTRACTION, api_key: str | None = No
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     service, client = await _client()
-    async with client:
-        yield client
-    await service.drain()
-
-
-@pytest.fixture
-async def generator() -> AsyncIterator[httpx.AsyncClient]:
-    service, client = await _client(Task.TEXT_GENERATION)
     async with client:
         yield client
     await service.drain()
@@ -226,31 +217,6 @@ async def test_openai_embeddings(client: httpx.AsyncClient) -> None:
     )
     assert no_chat.status_code == 422
     assert "needs a text-generation model" in no_chat.json()["error"]["message"]
-
-
-async def test_openai_completions_and_chat(generator: httpx.AsyncClient) -> None:
-    completion = (
-        await generator.post("/v1/completions", json={"prompt": "one two three", "temperature": 0})
-    ).json()
-    assert completion["choices"][0]["text"] == "three two one"
-    assert completion["object"] == "text_completion"
-    chat = {"messages": [{"role": "user", "content": "hello there"}], "temperature": 0, "stop": ["user"]}
-    reply = (await generator.post("/v1/chat/completions", json=chat)).json()
-    assert reply["choices"][0]["message"] == {"role": "assistant", "content": "there hello "}
-    assert reply["choices"][0]["finish_reason"] == "stop"
-
-
-async def test_openai_chat_streams_server_sent_events(generator: httpx.AsyncClient) -> None:
-    chat = {"messages": [{"role": "user", "content": "a b c"}], "stream": True}
-    async with generator.stream("POST", "/v1/chat/completions", json=chat) as response:
-        assert response.headers["content-type"].startswith("text/event-stream")
-        lines = [line async for line in response.aiter_lines() if line.startswith("data: ")]
-    assert lines[-1] == "data: [DONE]"
-    chunks = [orjson.loads(line[6:]) for line in lines[:-1]]
-    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
-    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
-    assert text == "c b a user: "
-    assert chunks[-1]["choices"][0]["finish_reason"] is not None
 
 
 async def test_the_ready_body_reports_the_signature(

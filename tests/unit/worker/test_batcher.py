@@ -148,33 +148,6 @@ def test_under_load_the_model_thread_chains_full_batches_itself() -> None:
     assert all(len(b) == 4 for b in runtime.batches)
 
 
-def test_other_model_thread_work_waits_one_batch_not_the_whole_queue() -> None:
-    runtime = CharRuntime(make_spec(), delay_s=0.02)
-    order: list[str] = []
-    running = threading.Event()
-    predict = runtime.predict
-
-    def recording(inputs: list[Any], params: dict[str, Any]) -> list[Any]:
-        order.append("batch")
-        running.set()
-        return predict(inputs, params)
-
-    runtime.predict = recording  # type: ignore[method-assign]
-
-    async def body(batcher: Batcher) -> None:
-        await asyncio.gather(*(batcher.submit(f"warm {i}", {}, 5) for i in range(4)))
-        order.clear()
-        running.clear()
-        load = [asyncio.ensure_future(batcher.submit("x" * i, {}, 5)) for i in range(40)]
-        await asyncio.to_thread(running.wait, 5)  # the first batch of the load is running
-        await batcher.call(order.append, "call")
-        await asyncio.gather(*load)
-
-    asyncio.run(_with_batcher(runtime, body, max_batch_size=4))
-    assert order.index("call") <= 2, order  # behind the running batch (and at most one taken with it)
-    assert order.count("batch") == 10
-
-
 class LaneRuntime(CharRuntime):
     """Records, per batch, its thread and how many ways the batcher said the cores were shared."""
 

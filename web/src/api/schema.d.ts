@@ -408,6 +408,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/models/{name}/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Gateway Get
+         * @description Any GET route of the deployment's workers (`/v1/models`, `/api/tags`, `/metrics`), proxied.
+         */
+        get: operations["gateway_get"];
+        put?: never;
+        /**
+         * Gateway Post
+         * @description Any POST route of the deployment's workers (`/v1/chat/completions`, `/api/chat`), streamed back.
+         */
+        post: operations["gateway_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -804,6 +828,14 @@ export interface components {
             p95_ms: number | null;
             /** Batch Size */
             batch_size: number | null;
+            /** Tokens Per S */
+            tokens_per_s: number | null;
+            /** Ttft P50 Ms */
+            ttft_p50_ms: number | null;
+            /** Sequences Running */
+            sequences_running: number | null;
+            /** Sequences Waiting */
+            sequences_waiting: number | null;
         };
         /** SystemInfo */
         SystemInfo: {
@@ -1488,6 +1520,72 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    gateway_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                path: string;
+                /** @description the deployment's name (a DNS-1123 label) */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    gateway_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                path: string;
+                /** @description the deployment's name (a DNS-1123 label) */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
             };
         };
     };

@@ -1,10 +1,10 @@
 """API-key auth as plain ASGI middleware, so HTTP routes, WebSockets and the docs share one gate.
 
-With `BERTH_API_KEY` set, the API, its docs and the metrics need the key as `Authorization: Bearer`,
-`X-API-Key`, or (WebSockets only, since browsers cannot set their headers) a `bearer.<key>`
-subprotocol. Keys are compared in constant time; a key is never put in a URL, where logs would keep it.
-The health probes and the web UI's static files stay open: they hold no data, and the UI must load
-to ask for the key.
+With `BERTH_API_KEY` set, the API, the model gateway (`/models/`), the docs and the metrics need the
+key as `Authorization: Bearer`, `X-API-Key`, or (WebSockets only, since browsers cannot set their
+headers) a `bearer.<key>` subprotocol. Keys are compared in constant time; a key is never put in a
+URL, where logs would keep it. The health probes and the web UI's static files stay open: they hold
+no data, and the UI must load to ask for the key.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from berth.errors import Unauthorized
 
-PROTECTED_PREFIXES = ("/api/", "/metrics", "/docs", "/openapi.json", "/redoc")
+PROTECTED_PREFIXES = ("/api/", "/models/", "/metrics", "/docs", "/openapi.json", "/redoc")
 SUBPROTOCOL_PREFIX = "bearer."
 
 

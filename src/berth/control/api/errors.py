@@ -13,10 +13,14 @@ from berth.errors import BerthError, InvalidSpec, NotFound
 
 log = logging.getLogger("berth.control")
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large", 401: "unauthorized"}
+RETRY_AFTER_S = 5  # what a 503 (no ready replica yet) tells a client to wait before it tries again
 
 
 def error_response(error: BerthError) -> JSONResponse:
-    return JSONResponse(error.to_dict(), status_code=error.status_code)
+    response = JSONResponse(error.to_dict(), status_code=error.status_code)
+    if error.status_code == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
 
 
 def install(app: FastAPI) -> None:

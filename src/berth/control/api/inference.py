@@ -9,9 +9,10 @@ The answer comes back as the worker sent it: status, bytes, `Content-Type`, and 
 `Content-Disposition` and the `X-` timing headers where it sent them. An answer of up to
 `STREAM_ABOVE` bytes (every JSON answer of a text model) is read whole and sent in one piece, as
 cheap as before; a larger one, or one of unknown length (a mesh, an image), is streamed chunk by
-chunk as it arrives, so the control plane never holds it whole (`relay`).
+chunk as it arrives, so the control plane never holds it whole (`relay`). `forward` does this for any
+method and path; the gateway (`gateway.py`) uses it for every other route of a worker.
 
-NOTE: aiohttp rather than httpx (used everywhere else) on this one path: measured on these 2-core
+NOTE: aiohttp rather than httpx (used everywhere else) on the proxied paths: measured on these 2-core
 machines, httpx's async client spends ~2 ms per request against aiohttp's ~0.15 ms, over the whole
 budget for what the proxy may add (1.5 ms p50).
 """
@@ -19,7 +20,7 @@ budget for what the proxy may add (1.5 ms p50).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 from fastapi import APIRouter, Request, Response
@@ -30,6 +31,7 @@ from berth.asgi import read_body  # the worker's reader too: the same limit, the
 from berth.control.api.deps import Name, Plane, check_name
 from berth.control.plane import ControlPlane
 from berth.errors import NotReady, RequestTimeout
+from berth.spec import DeploymentSpec
 
 router = APIRouter(tags=["inference"])
 log = logging.getLogger("berth.control")
@@ -58,10 +60,36 @@ async def proxy(request: Request) -> Response:
     headers = {key: value for key in FORWARDED_HEADERS if (value := request.headers.get(key))}
     if plane.settings.api_key is not None:
         headers["authorization"] = f"Bearer {plane.settings.api_key.get_secret_value()}"
-    client: aiohttp.ClientSession = request.app.state.proxy_client
-    host = plane.supervisor.connect_host
     query = request.scope["query_string"]  # e.g. format=raw, passed on as it came
     path = f"/predict?{query.decode('latin-1')}" if query else "/predict"
+    return await forward(request, spec, "POST", path, body, headers, _returned)
+
+
+HeaderFilter = Callable[[str], bool]
+
+
+def _returned(key: str) -> bool:
+    return key in RETURNED_HEADERS
+
+
+async def forward(
+    request: Request,
+    spec: DeploymentSpec,
+    method: str,
+    path: str,
+    body: bytes,
+    headers: dict[str, str],
+    keep: HeaderFilter,
+) -> Response:
+    """Send one request to the next ready replica of `spec` and relay its answer (headers `keep` allows).
+
+    A replica that refuses the connection, or dies before its answer is read, is skipped for the next;
+    with none ready this raises `NotReady`, past the deployment's timeout `RequestTimeout`.
+    """
+    plane: ControlPlane = request.app.state.plane
+    name = spec.name
+    client: aiohttp.ClientSession = request.app.state.proxy_client
+    host = plane.supervisor.connect_host
     # NOTE: no total timeout: it would also cut a large answer that a slow client reads for longer.
     # `sock_read` bounds the wait for the answer (the worker sends nothing before it) and, once it
     # streams, every silence of the replica (not of a slow client: aiohttp stops that clock while
@@ -74,8 +102,8 @@ async def proxy(request: Request) -> Response:
         if port is None:
             break
         try:
-            upstream = await client.post(
-                f"http://{host}:{port}{path}", data=body, headers=headers, timeout=timeout
+            upstream = await client.request(
+                method, f"http://{host}:{port}{path}", data=body, headers=headers, timeout=timeout
             )
         except aiohttp.ClientConnectorError:
             continue
@@ -88,7 +116,7 @@ async def proxy(request: Request) -> Response:
             continue
         length = upstream.content_length
         if length is None or length > STREAM_ABOVE:
-            return relay(upstream, f"{name}:{port}")
+            return relay(upstream, f"{name}:{port}", keep)
         try:
             content = await upstream.read()
         except aiohttp.ClientError:  # it died while sending the answer: the next replica may answer
@@ -100,26 +128,25 @@ async def proxy(request: Request) -> Response:
             status_code=upstream.status,
             media_type=upstream.headers.get("content-type", "application/json"),
         )
-        _copy_headers(upstream, response)
+        _copy_headers(upstream, response, keep)
         return response
     state = plane.registry.get(name).state
     raise NotReady(f"{name!r} has no ready replica (it is {state}); check `berth status {name}`")
 
 
-def relay(upstream: aiohttp.ClientResponse, replica: str) -> Response:
+def relay(upstream: aiohttp.ClientResponse, replica: str, keep: HeaderFilter) -> Response:
     """A large or unknown-length answer streamed through as it arrives, `Content-Length` kept."""
     response = UpstreamStream(upstream, replica)
     if upstream.content_length is not None:
         response.headers["content-length"] = str(upstream.content_length)
-    _copy_headers(upstream, response)
+    _copy_headers(upstream, response, keep)
     return response
 
 
-def _copy_headers(upstream: aiohttp.ClientResponse, response: Response) -> None:
-    for key in RETURNED_HEADERS:
-        value = upstream.headers.get(key)
-        if value is not None:
-            response.headers[key] = value
+def _copy_headers(upstream: aiohttp.ClientResponse, response: Response, keep: HeaderFilter) -> None:
+    for key, value in upstream.headers.items():
+        if keep(key.lower()):
+            response.headers.append(key, value)
 
 
 class UpstreamStream(StreamingResponse):

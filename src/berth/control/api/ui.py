@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from berth.errors import NotFound
 
 UI_DIR = Path(__file__).resolve().parents[2] / "ui"
-RESERVED = ("api/", "health/", "metrics", "docs", "openapi.json", "redoc")
+RESERVED = ("api/", "models/", "health/", "metrics", "docs", "openapi.json", "redoc")
 NOT_BUILT = (
     "<!doctype html><title>berth</title><p>The berth web UI is not built into this installation. "
     "Build it with <code>make ui</code>; the API is at <a href='/docs'>/docs</a>.</p>"

@@ -2,37 +2,47 @@
 
 Embeddings need a feature-extraction model (or an image-feature-extraction one, whose `input` strings
 are images as base64 or `data:` URIs) and completions a text-generation one; any other pairing
-answers 422 saying which task this deployment serves. `stream: true` answers server-sent events.
+answers 422 saying which task this deployment serves. The routes only parse and delegate: the
+request bodies and their mapping to engine parameters are `openai_requests`, the answers and
+server-sent event streams `openai_generation`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import logging
 import time
-import uuid
-from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import numpy as np
-import orjson
 from pydantic import BaseModel, Field
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from berth.asgi import read_body
-from berth.errors import BerthError, InvalidInput, NotFound, UnsupportedModel
-from berth.runtimes.base import Params
+from berth.errors import InvalidInput, NotFound, UnsupportedModel
 from berth.spec import Task
 from berth.worker.decoding import off_loop
 from berth.worker.http import Guard, json_response, parse_body
 from berth.worker.images import decode_image
+from berth.worker.protocols.openai_generation import (
+    ChatShape,
+    Choice,
+    Shape,
+    TokenTexts,
+    stream_answer,
+    whole_answer,
+)
+from berth.worker.protocols.openai_requests import (
+    COMPLETION_MAX_TOKENS_DEFAULT,
+    ChatRequest,
+    CompletionRequest,
+    choice_params,
+    to_params,
+)
 from berth.worker.protocols.predict_inputs import from_base64
 from berth.worker.service import ModelService
-
-log = logging.getLogger("berth.worker")
 
 
 class EmbeddingsRequest(BaseModel):
@@ -42,33 +52,9 @@ class EmbeddingsRequest(BaseModel):
     user: str | None = None
 
 
-class _Sampling(BaseModel):
-    model: str | None = None
-    max_tokens: int | None = Field(default=None, ge=1, le=4096)
-    temperature: float = Field(default=1.0, ge=0, le=2)
-    top_p: float = Field(default=1.0, gt=0, le=1)
-    stop: str | list[str] | None = None
-    seed: int | None = None
-    stream: bool = False
-    user: str | None = None
-
-
-class CompletionRequest(_Sampling):
-    prompt: str | list[str] = Field(min_length=1)
-
-
-class ChatMessage(BaseModel):
-    role: Literal["system", "user", "assistant", "tool", "developer"]
-    content: str
-
-
-class ChatRequest(_Sampling):
-    messages: list[ChatMessage] = Field(min_length=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1, le=4096)
-
-
 def openai_routes(service: ModelService, guard: Guard) -> list[Route]:
     limit = service.spec.limits.max_request_bytes
+    token_texts = TokenTexts(service)
 
     def require(task: Task, route: str) -> None:
         if service.task != task:
@@ -107,26 +93,32 @@ def openai_routes(service: ModelService, guard: Guard) -> list[Route]:
         require(Task.TEXT_GENERATION, "/v1/completions")
         body = parse_body(await read_body(request, limit), CompletionRequest)
         check_model(body.model)
-        prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
-        params = _generation_params(body, body.max_tokens or 16)
-        if body.stream:
-            if len(prompts) != 1:
-                raise InvalidInput("body.prompt: streaming answers one prompt at a time")
-            [prompt] = service.check_inputs(prompts, "body.prompt", indexed=False)
-            return _sse(_completion_chunks(service, prompt, params, body.stop))
-        return json_response(await _complete(service, prompts, params, body.stop, chat=False))
+        body.check_unsupported()
+        logprobs = body.logprobs is not None
+        params = to_params(body, body.max_tokens or COMPLETION_MAX_TOKENS_DEFAULT, logprobs=logprobs)
+        choices = [
+            Choice(prompt, each, index)
+            for index, prompt in enumerate(body.prompts)
+            for each in choice_params(params, body.n)
+        ]
+        return await answer(body, Shape(token_texts, logprobs), choices)
 
     async def chat(request: Request) -> Response:
         require(Task.TEXT_GENERATION, "/v1/chat/completions")
         body = parse_body(await read_body(request, limit), ChatRequest)
         check_model(body.model)
-        messages = [m.model_dump() for m in body.messages]
-        prompt = await service.batcher.call(service.runtime.chat_prompt, messages)
-        params = _generation_params(body, body.max_completion_tokens or body.max_tokens or 128)
+        body.check_unsupported()
+        prompt = service.chat_prompt(body.chat_messages())
+        logprobs = bool(body.logprobs)
+        # NOTE: without a limit a chat answer runs to the engine's default length (or the context's end).
+        params = to_params(body, body.max_completion_tokens or body.max_tokens, logprobs=logprobs)
+        choices = [Choice(prompt, each, 0) for each in choice_params(params, body.n)]
+        return await answer(body, ChatShape(token_texts, logprobs), choices)
+
+    async def answer(body: CompletionRequest | ChatRequest, shape: Shape, choices: list[Choice]) -> Response:
         if body.stream:
-            [prompt] = service.check_inputs([prompt], "body.messages", indexed=False)
-            return _sse(_chat_chunks(service, prompt, params, body.stop))
-        return json_response(await _complete(service, [prompt], params, body.stop, chat=True))
+            return await stream_answer(service, shape, choices, include_usage=body.include_usage)
+        return json_response(await whole_answer(service, shape, choices))
 
     def route(path: str, name: str, endpoint: Any, method: str) -> Route:
         return Route(path, guard(name, endpoint), methods=[method])
@@ -141,17 +133,6 @@ def openai_routes(service: ModelService, guard: Guard) -> list[Route]:
 
 def _created() -> int:
     return int(time.time())
-
-
-def _head(service: ModelService, kind: str) -> dict[str, Any]:
-    """The fields every completion object and chunk starts with."""
-    prefix = "chatcmpl" if kind.startswith("chat.") else "cmpl"
-    return {
-        "id": f"{prefix}-{uuid.uuid4().hex}",
-        "object": kind,
-        "created": _created(),
-        "model": service.name,
-    }
 
 
 async def _decode_images(service: ModelService, inputs: list[str]) -> list[Any]:
@@ -175,110 +156,3 @@ def _encode_vector(vector: Any, encoding: str) -> Any:
     if encoding == "base64":
         return base64.b64encode(np.asarray(vector, dtype=np.float32).tobytes()).decode()
     return vector
-
-
-def _generation_params(body: _Sampling, max_tokens: int) -> Params:
-    params: Params = {"max_new_tokens": max_tokens}
-    if body.temperature > 0:
-        params.update(do_sample=True, temperature=body.temperature, top_p=body.top_p)
-    else:
-        params["do_sample"] = False
-    if body.seed is not None:
-        params["seed"] = body.seed
-    return params
-
-
-def _cut_at_stop(text: str, stop: str | list[str] | None) -> tuple[str, bool]:
-    stops = [stop] if isinstance(stop, str) else (stop or [])
-    cut = min((i for s in stops if s and (i := text.find(s)) >= 0), default=-1)
-    return (text[:cut], True) if cut >= 0 else (text, False)
-
-
-def _finish_reason(service: ModelService, text: str, params: Params, stopped: bool) -> str:
-    if stopped:
-        return "stop"
-    return "length" if service.runtime.count_tokens(text) >= params["max_new_tokens"] else "stop"
-
-
-async def _complete(
-    service: ModelService, prompts: list[str], params: Params, stop: str | list[str] | None, *, chat: bool
-) -> dict[str, Any]:
-    outputs = await service.predict(service.check_inputs(prompts, "body.prompt"), params)
-    choices = []
-    prompt_tokens = completion_tokens = 0
-    for index, output in enumerate(outputs):
-        text, stopped = _cut_at_stop(str(output["generated_text"]), stop)
-        # Generation runtimes report their own token counts and finish reason; others are estimated.
-        prompt_tokens += output.get("prompt_tokens", service.runtime.count_tokens(prompts[index]))
-        completion_tokens += output.get("completion_tokens", service.runtime.count_tokens(text))
-        reason = (
-            "stop" if stopped else output.get("finish_reason") or _finish_reason(service, text, params, False)
-        )
-        if chat:
-            choices.append(
-                {"index": index, "message": {"role": "assistant", "content": text}, "finish_reason": reason}
-            )
-        else:
-            choices.append({"index": index, "text": text, "logprobs": None, "finish_reason": reason})
-    return {
-        **_head(service, "chat.completion" if chat else "text_completion"),
-        "choices": choices,
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
-    }
-
-
-async def _stream_text(
-    service: ModelService, prompt: str, params: Params, stop: str | list[str] | None
-) -> AsyncIterator[tuple[str, str | None]]:
-    """(piece, None) while generating, then ("", finish_reason) once."""
-    text = ""
-    async for piece in service.stream(prompt, params):
-        cut, stopped = _cut_at_stop(text + piece, stop)
-        if cut[len(text) :]:
-            yield cut[len(text) :], None
-        text = cut
-        if stopped:
-            yield "", "stop"
-            return
-    yield "", _finish_reason(service, text, params, stopped=False)
-
-
-async def _completion_chunks(
-    service: ModelService, prompt: str, params: Params, stop: str | list[str] | None
-) -> AsyncIterator[dict[str, Any]]:
-    head = _head(service, "text_completion")
-    async for piece, reason in _stream_text(service, prompt, params, stop):
-        yield {**head, "choices": [{"index": 0, "text": piece, "logprobs": None, "finish_reason": reason}]}
-
-
-async def _chat_chunks(
-    service: ModelService, prompt: str, params: Params, stop: str | list[str] | None
-) -> AsyncIterator[dict[str, Any]]:
-    head = _head(service, "chat.completion.chunk")
-    yield {
-        **head,
-        "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}],
-    }
-    async for piece, reason in _stream_text(service, prompt, params, stop):
-        delta = {"content": piece} if piece else {}
-        yield {**head, "choices": [{"index": 0, "delta": delta, "finish_reason": reason}]}
-
-
-def _sse(chunks: AsyncIterator[dict[str, Any]]) -> StreamingResponse:
-    async def events() -> AsyncIterator[bytes]:
-        try:
-            async for chunk in chunks:
-                yield b"data: " + orjson.dumps(chunk) + b"\n\n"
-        except BerthError as exc:  # the status line is sent already: the error travels as an event
-            yield b"data: " + orjson.dumps(exc.to_dict()) + b"\n\n"
-        except Exception:
-            log.exception("generation failed while streaming")
-            failure = BerthError("generation failed; the worker log has the details")
-            yield b"data: " + orjson.dumps(failure.to_dict()) + b"\n\n"
-        yield b"data: [DONE]\n\n"
-
-    return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})

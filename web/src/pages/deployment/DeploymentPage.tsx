@@ -7,6 +7,7 @@ import { usePoll } from "../../hooks/usePoll";
 import { formatDuration } from "../../lib/format";
 import { deploymentTask } from "../../lib/tasks";
 import { Actions } from "./Actions";
+import { ChatPlayground } from "./ChatPlayground";
 import { EventHistory } from "./EventHistory";
 import { LogTail } from "./LogTail";
 import { Playground } from "./Playground";
@@ -70,7 +71,11 @@ export function DeploymentPage({ name }: { name: string }) {
       )}
       {live && d && (
         <div className="columns">
-          <Playground name={name} ready={d.state === "ready"} signature={d.signature} task={deploymentTask(d)} />
+          {deploymentTask(d) === "text-generation" ? (
+            <ChatPlayground name={name} ready={d.state === "ready"} />
+          ) : (
+            <Playground name={name} ready={d.state === "ready"} signature={d.signature} task={deploymentTask(d)} />
+          )}
           <UsageExamples deployment={d} />
           <StatsCharts name={name} />
           <LogTail name={name} />
