@@ -7,7 +7,11 @@ closed loop of equal requests answers in bursts (16 clients, one batch, 16 answe
 counting whole answers inside a 10 s window would be off by up to a burst; the share is exact for
 steady token output, and the requests still in flight at the window's end are counted for their
 part in it. Latency and TTFT percentiles are over the requests that overlap the window (answered
-inside it or in flight at either end): a slice shorter than one request still has them.
+inside it or in flight at either end): a slice shorter than one request still has them. TTFT is a
+streamed request's time to its first text; where a cell streams nothing (the uniform workload), a
+request's first text is its answer, so TTFT is its latency. A mixed cell's TTFT counts its streamed
+requests only: mixing in the non-streamed half's whole latencies would put the median on the seam
+between the two halves, where it measures neither.
 
 Pure functions of the records (no processes, no clock), so that each rule can be checked.
 """
@@ -86,6 +90,12 @@ def ttft(record: Record) -> float:
     return (record.first if record.request.stream else record.end) - record.start
 
 
+def ttft_records(records: list[Record]) -> list[Record]:
+    """The requests TTFT is measured on: the streamed ones, or all where nothing streams."""
+    streamed = [r for r in records if r.request.stream]
+    return streamed or records
+
+
 def pool_cell(contender: str, workload: str, clients: int, slices: list[Slice]) -> Cell:
     seconds = sum(s.closed - s.opened for s in slices)
     credits = [window_credit(s) for s in slices]
@@ -98,8 +108,8 @@ def pool_cell(contender: str, workload: str, clients: int, slices: list[Slice]) 
         tokens_per_s=sum(t for t, _ in credits) / seconds,
         requests_per_s=sum(n for _, n in credits) / seconds,
         latency_p50_ms=percentile((r.end - r.start for r in answered), 50) * 1000,
-        ttft_p50_ms=percentile((ttft(r) for r in answered), 50) * 1000,
-        ttft_p99_ms=percentile((ttft(r) for r in answered), 99) * 1000,
+        ttft_p50_ms=percentile((ttft(r) for r in ttft_records(answered)), 50) * 1000,
+        ttft_p99_ms=percentile((ttft(r) for r in ttft_records(answered)), 99) * 1000,
         answered=len(answered),
         errors=sum(1 for s in slices for r in s.records if r.error is not None),
         cut=sum(s.cut for s in slices),

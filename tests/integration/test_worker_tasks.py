@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,6 +73,36 @@ def test_streamed_chat_joins_to_the_unstreamed_reply(generator: WorkerProcess) -
     streamed = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
     assert streamed == whole["choices"][0]["message"]["content"]
     assert chunks[-1]["choices"][0]["finish_reason"] in {"stop", "length"}
+
+
+def test_a_model_without_a_chat_template_refuses_chat_and_completes(models: Path) -> None:
+    folder = shutil.copytree(tiny_models.build_causal_lm(models / "lm-base"), models / "lm-no-template")
+    (folder / "chat_template.jinja").unlink(missing_ok=True)
+    config_file = folder / "tokenizer_config.json"
+    config = json.loads(config_file.read_text())
+    config.pop("chat_template", None)
+    config_file.write_text(json.dumps(config))
+    worker = launch_worker({"name": "base-lm", "model": {"source": str(folder)}}, models)
+    try:
+        worker.wait_ready()
+        messages = [{"role": "user", "content": "hello"}]
+        chat = httpx.post(f"{worker.url}/v1/chat/completions", json={"messages": messages}, timeout=30)
+        assert chat.status_code == 422, chat.text
+        assert "no chat template" in chat.json()["error"]["message"]
+        assert "/v1/completions" in chat.json()["error"]["message"]
+        ollama = httpx.post(
+            f"{worker.url}/api/chat", json={"model": "base-lm", "messages": messages}, timeout=30
+        )
+        assert ollama.status_code == 400, ollama.text
+        assert "no chat template" in ollama.json()["error"]
+        plain = httpx.post(
+            f"{worker.url}/v1/completions",
+            json={"prompt": "the cat", "max_tokens": 3, "temperature": 0},
+            timeout=30,
+        )
+        assert plain.status_code == 200, plain.text
+    finally:
+        worker.stop()
 
 
 def test_embeddings_route_refuses_a_generation_model(generator: WorkerProcess) -> None:

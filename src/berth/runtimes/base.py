@@ -16,7 +16,7 @@ from berth.sources.types import LocalModel
 from berth.spec import DeploymentSpec, Task
 
 if TYPE_CHECKING:
-    from berth.runtimes.engine import Engine
+    from berth.runtimes.engine import TextEngine
 
 Params = dict[str, Any]  # per-request options, e.g. generation's max_new_tokens; empty for most tasks
 
@@ -182,7 +182,7 @@ class Runtime(ABC):
         """
         return len(text.split())
 
-    def generation_engine(self) -> Engine | None:
+    def generation_engine(self) -> TextEngine | None:
         """The continuous-batching engine a text-generation runtime decodes on (after `load`); the
         worker submits generation requests to it instead of batching them itself. None otherwise."""
         return None

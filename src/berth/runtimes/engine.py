@@ -50,7 +50,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from berth.errors import BerthError, InvalidInput, ModelError, NotReady, QueueFull
 from berth.runtimes.generation import GenerationParams
@@ -82,6 +82,8 @@ class Delta:
     finish_reason: str | None  # "stop" | "length" on the last delta, else None
     prompt_tokens: int
     completion_tokens: int  # so far; on the last delta, the tokens whose text was returned
+    # when the first token was chosen (time.perf_counter); set on the one delta of `stream=False`
+    first_token_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -97,11 +99,55 @@ class EngineStats:
 Sink = Callable[[Delta | BaseException], object]  # called on the engine thread; must not block
 
 
+class Submitted(Protocol):
+    def cancel(self) -> None: ...
+
+
+class TextEngine(Protocol):
+    """What the worker needs of a generation engine: this module's `Engine` (transformers) and
+    `berth.runtimes.llama_engine.LlamaCppEngine` (llama.cpp) both are one."""
+
+    tokenizer: Any  # `decode(ids, skip_special_tokens=True)`: one token's text, for logprobs
+
+    def submit(
+        self, prompt_ids: list[int], params: GenerationParams, sink: Sink, *, stream: bool = True
+    ) -> Submitted: ...
+
+    def generate(self, prompt_ids: list[int], params: GenerationParams) -> list[Delta]: ...
+
+    def stats(self) -> EngineStats: ...
+
+    def close(self) -> None: ...
+
+
+def new_tokens_allowed(prompt_tokens: int, params: GenerationParams, context: int) -> int:
+    """The tokens a prompt may generate within `context`, or `InvalidInput` when it cannot fit."""
+    if prompt_tokens >= context:
+        raise InvalidInput(
+            f"the prompt is {prompt_tokens} tokens and this deployment's context is {context}: "
+            "shorten the prompt (or raise generation.max_context, up to the model's own context)"
+        )
+    if params.max_new_tokens is None:
+        return min(DEFAULT_MAX_NEW_TOKENS, context - prompt_tokens)
+    if prompt_tokens + params.max_new_tokens > context:
+        raise InvalidInput(
+            f"the prompt ({prompt_tokens} tokens) plus max tokens ({params.max_new_tokens}) exceeds "
+            f"this deployment's context of {context} tokens; shorten the prompt or lower max tokens"
+        )
+    return params.max_new_tokens
+
+
 class Sequence:
     """One request's state. After `submit` only the engine thread touches it, except `cancel`."""
 
     def __init__(
-        self, prompt_ids: list[int], params: GenerationParams, max_new: int, sink: Sink, decoder: Any
+        self,
+        prompt_ids: list[int],
+        params: GenerationParams,
+        max_new: int,
+        sink: Sink,
+        decoder: Any,
+        stream: bool = True,
     ) -> None:
         self.prompt_ids = prompt_ids
         self.params = params
@@ -122,6 +168,9 @@ class Sequence:
         self.finished = False
         self.cancelled = False
         self.generator: Any = None
+        self.stream = stream  # False: one delta, at the end (nobody reads the text before it)
+        self.unsent = ""  # released text not yet delivered (stream=False)
+        self.first_at: float | None = None
 
     def cancel(self) -> None:
         """Stop at the next step (from any thread); no further delta is sent."""
@@ -185,23 +234,16 @@ class Engine:
 
     def max_new_tokens(self, prompt_tokens: int, params: GenerationParams) -> int:
         """The tokens this prompt may generate, or `InvalidInput` when it cannot fit the context."""
-        context = self.limits.max_context
-        if prompt_tokens >= context:
-            raise InvalidInput(
-                f"the prompt is {prompt_tokens} tokens and this deployment's context is {context}: "
-                "shorten the prompt (or raise generation.max_context, up to the model's own context)"
-            )
-        if params.max_new_tokens is None:
-            return min(DEFAULT_MAX_NEW_TOKENS, context - prompt_tokens)
-        if prompt_tokens + params.max_new_tokens > context:
-            raise InvalidInput(
-                f"the prompt ({prompt_tokens} tokens) plus max tokens ({params.max_new_tokens}) exceeds "
-                f"this deployment's context of {context} tokens; shorten the prompt or lower max tokens"
-            )
-        return params.max_new_tokens
+        return new_tokens_allowed(prompt_tokens, params, self.limits.max_context)
 
-    def submit(self, prompt_ids: list[int], params: GenerationParams, sink: Sink) -> Sequence:
-        """Queue one sequence; `sink` gets its deltas (then nothing after the last) or one exception."""
+    def submit(
+        self, prompt_ids: list[int], params: GenerationParams, sink: Sink, *, stream: bool = True
+    ) -> Sequence:
+        """Queue one sequence; `sink` gets its deltas (then nothing after the last) or one exception.
+
+        With `stream=False` it gets one delta, the whole generation, when the sequence finishes: a
+        non-streamed answer costs one hand-over to the event loop instead of one per token.
+        """
         if not prompt_ids:
             raise InvalidInput("the prompt must not be empty")
         vocabulary = self._vocabulary()
@@ -213,7 +255,7 @@ class Engine:
             from tokenizers.decoders import DecodeStream
 
             decoder = DecodeStream(skip_special_tokens=True)
-        sequence = Sequence(list(prompt_ids), params, max_new, sink, decoder)
+        sequence = Sequence(list(prompt_ids), params, max_new, sink, decoder, stream)
         with self._cond:
             if self._closed:
                 raise NotReady("the worker is shutting down; retry on another replica")
@@ -431,6 +473,8 @@ class Engine:
 
         The token's text joins the held text, and whatever cannot begin a stop string is released.
         """
+        if not sequence.generated:
+            sequence.first_at = time.perf_counter()
         sequence.generated.append(token)
         sequence.pending_ids.append(token)
         if logprob is not None:
@@ -462,6 +506,11 @@ class Engine:
 
     def _emit(self, sequence: Sequence, text: str, reason: str | None) -> None:
         sequence.released += len(text)
+        if not sequence.stream:
+            if reason is None:
+                sequence.unsent += text
+                return
+            text, sequence.unsent = sequence.unsent + text, ""
         completion = len(sequence.generated)
         if sequence.stop_at is not None:  # tokens wholly inside the stop string were not returned
             completion = sum(1 for start in sequence.starts if start < sequence.stop_at)
@@ -472,6 +521,7 @@ class Engine:
             finish_reason=reason,
             prompt_tokens=len(sequence.prompt_ids),
             completion_tokens=completion,
+            first_token_at=None if sequence.stream else sequence.first_at,
         )
         sequence.pending_ids, sequence.pending_logprobs = [], []
         sequence.finished = reason is not None

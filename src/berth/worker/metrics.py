@@ -99,8 +99,11 @@ class WorkerMetrics:
         counter.inc()
         histogram.observe(seconds)
 
-    def observe_first_token(self, seconds: float) -> None:
+    def observe_first_token(self, seconds: float, count: int) -> None:
+        """A sequence's first `count` tokens (its first delta) arrived `seconds` after its request."""
         self.first_token.observe(seconds)
+        if count > 0:
+            self.generated_tokens.inc(count)
 
     def observe_tokens(self, count: int, seconds_since_previous: float) -> None:
         """`count` tokens of one sequence arrived `seconds_since_previous` after its previous ones."""

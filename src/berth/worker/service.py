@@ -15,7 +15,7 @@ from typing import Any
 
 from berth.errors import InvalidInput, NotReady, RequestTimeout, UnsupportedModel
 from berth.runtimes.base import Params, Runtime
-from berth.runtimes.engine import Delta, Engine, result_of
+from berth.runtimes.engine import Delta, TextEngine, result_of
 from berth.runtimes.generation import GenerationParams
 from berth.spec import DeploymentSpec
 from berth.worker import decoding
@@ -39,7 +39,7 @@ class ModelService:
         )
         self.metrics = WorkerMetrics(spec.name, lambda: self.batcher.queue_depth)
         self.batcher.on_batch = self.metrics.observe_batch
-        self.engine: Engine | None = runtime.generation_engine()
+        self.engine: TextEngine | None = runtime.generation_engine()
         if self.engine is not None:
             self.metrics.watch_engine(self.engine.stats)
         decoding.watch_model(lambda: self.batcher.running)  # decodes yield the CPU to a running batch
@@ -72,8 +72,9 @@ class ModelService:
             return [await self.batcher.submit(items[0], params, self.timeout_s)]
         return list(await asyncio.gather(*(self.batcher.submit(i, params, self.timeout_s) for i in items)))
 
-    async def generate(self, prompt: str, params: Params) -> AsyncIterator[Delta]:
-        """One sequence's deltas as the engine decodes them (the last has a finish_reason).
+    async def generate(self, prompt: str, params: Params, *, stream: bool = True) -> AsyncIterator[Delta]:
+        """One sequence's deltas as the engine decodes them (the last has a finish_reason); with
+        `stream=False`, one delta holding the whole generation.
 
         Closing the iterator early (a client that disconnected) cancels the sequence at the next step.
         """
@@ -83,7 +84,9 @@ class ModelService:
         loop = asyncio.get_running_loop()
         deltas: asyncio.Queue[Delta | BaseException] = asyncio.Queue()
         ids = self.runtime.encode_prompt(prompt)
-        sequence = engine.submit(ids, parsed, lambda item: loop.call_soon_threadsafe(deltas.put_nowait, item))
+        sequence = engine.submit(
+            ids, parsed, lambda item: loop.call_soon_threadsafe(deltas.put_nowait, item), stream=stream
+        )
         started = previous = time.perf_counter()
         first = True
         try:
@@ -92,11 +95,15 @@ class ModelService:
                 if isinstance(item, BaseException):
                     raise item
                 now = time.perf_counter()
-                if first:
-                    self.metrics.observe_first_token(now - started)
-                    first = False
+                count = len(item.token_ids)
+                if item.first_token_at is not None:  # the whole generation at once (stream=False)
+                    self.metrics.observe_first_token(item.first_token_at - started, min(count, 1))
+                    self.metrics.observe_tokens(count - 1, now - item.first_token_at)
+                elif first:
+                    self.metrics.observe_first_token(now - started, count)
                 else:
-                    self.metrics.observe_tokens(len(item.token_ids), now - previous)
+                    self.metrics.observe_tokens(count, now - previous)
+                first = False
                 previous = now
                 yield item
                 if item.finish_reason is not None:
@@ -109,7 +116,7 @@ class ModelService:
         deltas: list[Delta] = []
         try:
             async with asyncio.timeout(self.timeout_s):
-                async for delta in self.generate(prompt, params):
+                async for delta in self.generate(prompt, params, stream=False):
                     deltas.append(delta)
         except TimeoutError:
             raise RequestTimeout(
@@ -123,7 +130,7 @@ class ModelService:
         self._require_engine()
         return self.runtime.chat_prompt(messages)
 
-    def _require_engine(self) -> Engine:
+    def _require_engine(self) -> TextEngine:
         if self.engine is None:
             raise UnsupportedModel(
                 f"this deployment serves {self.task}; generating text needs a text-generation model"

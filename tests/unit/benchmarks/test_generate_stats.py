@@ -54,13 +54,23 @@ def test_percentile_matches_numpy() -> None:
     assert math.isnan(percentile([], 50))
 
 
-def test_ttft_is_the_first_text_when_streaming_and_the_latency_otherwise() -> None:
-    records = [record(0.0, 2.0, 32, STREAMED), record(0.0, 3.0, 64)]
+def test_ttft_counts_the_streamed_requests_where_a_cell_streams_some() -> None:
+    records = [
+        record(0.0, 2.0, 32, STREAMED),
+        record(0.0, 2.5, 32, STREAMED, first=0.3),
+        record(0.0, 3.0, 64),
+    ]
     pooled = pool_cell("berth", "mixed", 2, [Slice(records, opened=0.0, closed=4.0, cut=0)])
-    # the stream's first text came 0.1 s in; the plain request's only at its answer, 3 s in
-    assert pooled.ttft_p50_ms == pytest.approx((100.0 + 3000.0) / 2)
-    assert pooled.ttft_p99_ms == pytest.approx(100.0 + 0.99 * 2900.0)
+    # the streams' first text came 0.1 and 0.3 s in; the plain request's answer (3 s) is no first token
+    assert pooled.ttft_p50_ms == pytest.approx(200.0)
+    assert pooled.ttft_p99_ms == pytest.approx(100.0 + 0.99 * 200.0)
     assert pooled.latency_p50_ms == pytest.approx(2500.0)
+
+
+def test_ttft_is_the_latency_where_nothing_streams() -> None:
+    records = [record(0.0, 2.0, 64), record(0.0, 3.0, 64)]
+    pooled = pool_cell("berth", "uniform", 2, [Slice(records, opened=0.0, closed=4.0, cut=0)])
+    assert pooled.ttft_p50_ms == pytest.approx(2500.0)
 
 
 def test_a_window_shorter_than_a_request_still_has_percentiles() -> None:

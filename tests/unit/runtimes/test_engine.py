@@ -80,6 +80,34 @@ def test_deltas_are_single_tokens_and_the_last_one_finishes(lm: Runtime) -> None
     assert deltas[-1].prompt_tokens == len(lm.encode_prompt("hello world"))
 
 
+def test_a_sequence_not_streamed_gets_one_delta_equal_to_the_stream(lm: Runtime) -> None:
+    engine = _engine(lm)
+    params = GenerationParams.parse({"max_new_tokens": 20, "stop": ["ab"], "logprobs": True})
+    streamed = engine.generate(lm.encode_prompt("hello world"), params)
+    got: list[Delta | BaseException] = []
+    done = threading.Event()
+
+    def sink(item: Delta | BaseException) -> None:
+        got.append(item)
+        if not isinstance(item, Delta) or item.finish_reason is not None:
+            done.set()
+
+    started = time.perf_counter()
+    engine.submit(lm.encode_prompt("hello world"), params, sink, stream=False)
+    assert done.wait(60)
+    [whole] = got
+    assert isinstance(whole, Delta)
+    assert whole.text == _text(streamed)
+    assert whole.token_ids == tuple(t for d in streamed for t in d.token_ids)
+    assert whole.logprobs is not None and len(whole.logprobs) == len(whole.token_ids)
+    assert (whole.finish_reason, whole.completion_tokens) == (
+        streamed[-1].finish_reason,
+        streamed[-1].completion_tokens,
+    )
+    assert whole.first_token_at is not None and started < whole.first_token_at < time.perf_counter()
+    assert all(d.first_token_at is None for d in streamed)
+
+
 def test_a_stop_string_trims_the_text_and_the_token_count(lm: Runtime) -> None:
     full = _text(_run(lm, "hello world", {"max_new_tokens": 30}))
     stop = full[len(full) // 2 : len(full) // 2 + 2]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -51,9 +51,6 @@ class CharRuntime(Runtime):
         time.sleep(self.delay_s)
         if any("boom" in text for text in inputs):
             raise RuntimeError("boom")
-        if self.task == Task.TEXT_GENERATION:
-            limit = int(params.get("max_new_tokens", 32))
-            return [{"generated_text": " ".join(reversed(text.split()))[: limit * 8]} for text in inputs]
         if self.task == Task.TEXT_CLASSIFICATION:
             return [{"label": "LONG" if len(t) > 10 else "SHORT", "score": 0.75} for t in inputs]
         return [
@@ -63,13 +60,6 @@ class CharRuntime(Runtime):
     def signature(self) -> Signature:
         output = TensorSpec("embedding", "FP32", (-1, 3))
         return Signature(inputs=(TensorSpec("text", "BYTES", (-1,)),), outputs=(output,))
-
-    def stream(self, item: Any, params: Params) -> Iterator[str]:
-        for word in reversed(item.split()):
-            yield word + " "
-
-    def chat_prompt(self, messages: list[dict[str, str]]) -> str:
-        return "\n".join(f"{m['role']}: {m['content']}" for m in messages)
 
 
 def make_spec(**overrides: Any) -> DeploymentSpec:

@@ -34,11 +34,11 @@ def value(metrics: WorkerMetrics, name: str, **labels: str) -> float:
 
 def test_tokens_count_and_each_token_gets_its_share_of_the_wait() -> None:
     metrics = WorkerMetrics("chat", lambda: 0)
-    metrics.observe_first_token(0.2)
+    metrics.observe_first_token(0.2, 1)  # the first token counts too
     metrics.observe_tokens(1, 0.004)
     metrics.observe_tokens(3, 0.03)  # three tokens released together after 30 ms: 10 ms each
     metrics.observe_tokens(0, 0.5)  # nothing released: no token, no latency
-    assert value(metrics, "berth_generation_tokens_total") == 4
+    assert value(metrics, "berth_generation_tokens_total") == 5
     assert value(metrics, "berth_time_to_first_token_seconds_count") == 1
     assert value(metrics, "berth_time_to_first_token_seconds_bucket", le="0.25") == 1
     assert value(metrics, "berth_time_to_first_token_seconds_bucket", le="0.1") == 0
