@@ -7,7 +7,7 @@ PIP := $(BIN)/pip install --disable-pip-version-check -q -c constraints.txt
 
 NPM ?= npm
 
-.PHONY: install ui demo test lint bench bench-image bench-detection bench-forecast bench-generate clean
+.PHONY: install llama-cpp ui demo test lint bench bench-image bench-detection bench-forecast bench-generate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,12 @@ install: $(BIN)/python
 	$(PIP) torch==2.13.0
 	$(PIP) -e ".[all,dev]"
 	$(MAKE) --no-print-directory ui
+
+# GGUF models (`runtime: llama-cpp`) need llama-cpp-python, which PyPI has as source only: pip builds
+# it, about 10 minutes on 2 cores the first time, then reuses the wheel it cached. So `make install` and
+# the demo leave it out, and the test command, whose llama.cpp tests must not skip, installs it.
+llama-cpp: install
+	$(PIP) -e ".[llama-cpp]"
 
 # The web UI (web/, React + Vite) is built into src/berth/ui/, which `berth up` serves: no Node at run time.
 # Its API types are generated first: the control plane's OpenAPI document into web/openapi.json, then
@@ -38,7 +44,7 @@ lint: install
 
 # nginx and chromium first (installed as root or with sudo, else one line saying how): the tests that drive
 # them never skip for want of them; BERTH_TEST_SKIP_NGINX=1 / BERTH_TEST_SKIP_BROWSER=1 opt out.
-test: lint
+test: llama-cpp lint
 	bash scripts/system-deps.sh
 	@if [ -f web/package.json ]; then cd web && $(NPM) test; fi
 	$(BIN)/python -m pytest

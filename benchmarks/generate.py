@@ -43,12 +43,12 @@ from serving.cpu import renice, tree_rss_mb, wait_for_quiet
 from serving.env import ARTIFACTS, BENCH_DIR, ROOT, progress
 from serving.generate_report import render
 from serving.generate_rounds import Plan, measure_all, solo_outputs
-from serving.generate_servers import contenders, freeze, kv_tokens
+from serving.generate_servers import contenders, freeze, gguf_path, kv_tokens
 from serving.generate_stats import greedy_mismatches
 from serving.processes import RawBaseline, running_server, server_env
 
 REPORT = "generate-latest"
-CONTENDERS = ("berth", "prev", "serve", "raw")
+CONTENDERS = ("berth", "prev", "serve", "raw", "gguf")
 QUICK = {"seconds": 2.0, "rounds": 1, "warmup": 0.5, "raw_seconds": 0.5, "concurrency": "1,4"}
 
 
@@ -63,7 +63,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", default="1,4,16", help="comma-separated client counts (1,4,16)")
     parser.add_argument("--workloads", default="uniform,mixed", help="uniform, mixed or both (both)")
     parser.add_argument(
-        "--contenders", default=",".join(CONTENDERS), help="any of berth,prev,serve,raw (all)"
+        "--contenders",
+        default=",".join(CONTENDERS),
+        help="any of berth,prev,serve,raw,gguf (all; gguf where llama-cpp-python is installed)",
     )
     parser.add_argument("--max-sequences", type=int, default=32, help="berth's max_concurrent_sequences (32)")
     parser.add_argument(
@@ -86,13 +88,28 @@ def parse_args() -> argparse.Namespace:
     unknown = sorted({*args.workloads} - {"uniform", "mixed"}) + sorted({*args.contenders} - {*CONTENDERS})
     if unknown:
         parser.error(f"unknown workload or contender {unknown[0]!r}")
+    if "gguf" in args.contenders and not has_llama_cpp(args.berth_python):
+        if args.contenders != list(CONTENDERS):
+            parser.error(f"contender gguf needs llama-cpp-python in {args.berth_python}: make llama-cpp")
+        progress("llama-cpp-python is not installed: the gguf contender is left out (make llama-cpp)")
+        args.contenders.remove("gguf")
     return args
 
 
-def build_model(folder: Path) -> None:
+def has_llama_cpp(python: str) -> bool:
+    found = subprocess.run([python, "-c", "import llama_cpp, gguf"], capture_output=True, timeout=120)
+    return found.returncode == 0
+
+
+def build_model(folder: Path, gguf: bool) -> None:
     progress(f"saving the random Llama ({MODEL_SHAPE}) to {folder}")
     build = [sys.executable, str(BENCH_DIR / "raw_generate.py"), str(folder), "--build"]
     subprocess.run(build, env=server_env(), check=True, timeout=300)
+    if gguf:
+        progress(f"saving the same shape as a GGUF file, {gguf_path(folder).name}")
+        subprocess.run(
+            [*build[:-1], "--build-gguf", str(gguf_path(folder))], env=server_env(), check=True, timeout=300
+        )
 
 
 def run(args: argparse.Namespace, folder: Path, report: dict[str, Any]) -> Plan:
@@ -181,7 +198,7 @@ def main() -> int:
     report["args"] = {k: v for k, v in vars(args).items() if k not in ("json",)}
     with tempfile.TemporaryDirectory(prefix="berth-bench-llama-") as tmp:
         folder = Path(tmp) / "llama"
-        build_model(folder)
+        build_model(folder, "gguf" in args.contenders)
         plan = run(args, folder, report)
     report["servers"] = {
         c.name: {"peak_rss_mb": c.peak_rss_mb, "failure": c.failure, "cmd": c.cmd} for c in plan.contenders

@@ -37,6 +37,14 @@ def build(folder: Path) -> None:
     build_llama(folder, **MODEL_SHAPE)
 
 
+def build_gguf(path: Path) -> None:
+    """The same shape as a GGUF file (F16), for berth's llama-cpp runtime: random weights of its own."""
+    sys.path.insert(0, str(ROOT))
+    from tests.tiny_models import build_gguf as write
+
+    write(path, file_type="F16", **MODEL_SHAPE)
+
+
 class Raw:
     """The model, loaded and warmed on the one thread that calls it (as a server's model thread)."""
 
@@ -146,8 +154,12 @@ def main() -> None:
     )
     parser.add_argument("folder")
     parser.add_argument("--build", action="store_true", help="save the benchmark's Llama in FOLDER and exit")
+    parser.add_argument("--build-gguf", metavar="FILE", help="save the same shape as a GGUF FILE and exit")
     parser.add_argument("--serve", action="store_true", help="answer measurement requests on stdin")
     args = parser.parse_args()
+    if args.build_gguf:
+        build_gguf(Path(args.build_gguf))
+        return
     if args.build:
         build(Path(args.folder))
         return

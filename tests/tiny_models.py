@@ -258,3 +258,145 @@ def _quiet() -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+
+
+GGUF_CHAT_TEMPLATE = (
+    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+GGUF_CONTROL_TOKENS = ("<|im_start|>", "<|im_end|>")
+
+
+def build_gguf(
+    path: Path,
+    *,
+    file_type: str = "F16",
+    hidden: int = 64,
+    layers: int = 2,
+    heads: int = 4,
+    kv_heads: int = 2,
+    context: int = 512,
+    vocab: int | None = None,
+) -> Path:
+    """A Llama-shaped random GGUF model (arch "llama", grouped-query attention) with a byte-level BPE
+    vocabulary ("gpt2" tokenizer: the causal LMs' vocabulary above, every byte, and the ChatML control
+    tokens `<|im_start|>`/`<|im_end|>`), BOS and EOS `<|endoftext|>` (id 0) and a ChatML chat template.
+
+    A `vocab` above that pads it with user-defined tokens, so a benchmark's output layer has a real
+    model's width (as `build_llama`'s does). `path` is the file to write when it ends in .gguf, else a
+    folder that gets `tiny-<file_type>.gguf`.
+    F16 and F32 are written directly; any other type ("Q8_0", "Q4_K_M", ...) is quantized from F16 by
+    llama.cpp itself, which keeps its fallback type for tensors whose rows do not fit its blocks.
+    """
+    import numpy as np
+    from gguf import GGUFWriter, LlamaFileType
+
+    out = path if path.suffix == ".gguf" else path / f"tiny-{file_type}.gguf"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if file_type not in ("F16", "F32"):
+        source = build_gguf(
+            out.with_name(out.stem + ".source-F16.gguf"),
+            file_type="F16",
+            hidden=hidden,
+            layers=layers,
+            heads=heads,
+            kv_heads=kv_heads,
+            context=context,
+            vocab=vocab,
+        )
+        _quantize_gguf(source, out, file_type)
+        source.unlink()
+        return out
+
+    tokens, types, merges = _gguf_vocabulary()
+    if vocab is not None and vocab > len(tokens):
+        from gguf import TokenType
+
+        padding = vocab - len(tokens)
+        tokens += [f"<w{i}>" for i in range(padding)]
+        types += [int(TokenType.USER_DEFINED)] * padding
+    float_type = np.float16 if file_type == "F16" else np.float32
+    head_size = hidden // heads
+    ffn = hidden * 4
+    rng = np.random.default_rng(SEED)
+
+    def matrix(rows: int, columns: int) -> Any:
+        # NOTE: a wider spread than a trained model's init gives peaked logits, so greedy choices have
+        # clear margins and stay the same under the float rounding that batching changes.
+        return (rng.standard_normal((rows, columns)) * 0.5 / np.sqrt(columns)).astype(float_type)
+
+    writer = GGUFWriter(str(out), "llama")
+    writer.add_name("tiny-llama")
+    writer.add_file_type(LlamaFileType.MOSTLY_F16 if file_type == "F16" else LlamaFileType.ALL_F32)
+    writer.add_context_length(context)
+    writer.add_embedding_length(hidden)
+    writer.add_block_count(layers)
+    writer.add_feed_forward_length(ffn)
+    writer.add_head_count(heads)
+    writer.add_head_count_kv(kv_heads)
+    writer.add_layer_norm_rms_eps(1e-5)
+    writer.add_rope_dimension_count(head_size)
+    writer.add_rope_freq_base(10000.0)
+    writer.add_vocab_size(len(tokens))
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("gpt-2")
+    writer.add_token_list(tokens)
+    writer.add_token_types(types)
+    writer.add_token_merges(merges)
+    writer.add_bos_token_id(0)
+    writer.add_eos_token_id(0)
+    writer.add_add_bos_token(True)
+    writer.add_chat_template(GGUF_CHAT_TEMPLATE)
+    ones = np.ones(hidden, dtype=np.float32)
+    writer.add_tensor("token_embd.weight", (rng.standard_normal((len(tokens), hidden))).astype(float_type))
+    for layer in range(layers):
+        block = f"blk.{layer}"
+        writer.add_tensor(f"{block}.attn_norm.weight", ones)
+        writer.add_tensor(f"{block}.attn_q.weight", matrix(hidden, hidden))
+        writer.add_tensor(f"{block}.attn_k.weight", matrix(kv_heads * head_size, hidden))
+        writer.add_tensor(f"{block}.attn_v.weight", matrix(kv_heads * head_size, hidden))
+        writer.add_tensor(f"{block}.attn_output.weight", matrix(hidden, hidden))
+        writer.add_tensor(f"{block}.ffn_norm.weight", ones)
+        writer.add_tensor(f"{block}.ffn_gate.weight", matrix(ffn, hidden))
+        writer.add_tensor(f"{block}.ffn_up.weight", matrix(ffn, hidden))
+        writer.add_tensor(f"{block}.ffn_down.weight", matrix(hidden, ffn))
+    writer.add_tensor("output_norm.weight", ones)
+    writer.add_tensor("output.weight", matrix(len(tokens), hidden) * 8)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return out
+
+
+def _gguf_vocabulary() -> tuple[list[str], list[int], list[str]]:
+    """The causal LMs' BPE vocabulary in GGUF form: tokens by id, token types, merges."""
+    import json
+
+    from gguf import TokenType
+    from tokenizers import pre_tokenizers
+
+    model = json.loads(_lm_tokenizer(None).backend_tokenizer.to_str())["model"]
+    by_id = sorted(model["vocab"].items(), key=lambda item: item[1])
+    tokens = [token for token, _ in by_id]
+    known = set(tokens)
+    # NOTE: every byte gets a token, so any UTF-8 text encodes and a character may span tokens
+    tokens += sorted(c for c in pre_tokenizers.ByteLevel.alphabet() if c not in known)
+    types = [int(TokenType.CONTROL)] + [int(TokenType.NORMAL)] * (len(tokens) - 1)
+    tokens += GGUF_CONTROL_TOKENS
+    types += [int(TokenType.CONTROL)] * len(GGUF_CONTROL_TOKENS)
+    merges = [m if isinstance(m, str) else " ".join(m) for m in model["merges"]]
+    return tokens, types, merges
+
+
+def _quantize_gguf(source: Path, out: Path, file_type: str) -> None:
+    import llama_cpp
+
+    from berth.runtimes.llama_cpp import route_log
+
+    route_log(llama_cpp)  # llama.cpp's progress lines go to logging, not to the test's stderr
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{file_type}")
+    params.nthread = 1
+    if llama_cpp.llama_model_quantize(str(source).encode(), str(out).encode(), params) != 0:
+        raise RuntimeError(f"llama.cpp could not quantize {source} to {file_type}")

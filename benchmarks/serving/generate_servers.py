@@ -6,7 +6,10 @@
   (`PREVIOUS_COMMIT`), checked out once with `git worktree add` into the temp folder and run from this
   venv with `PYTHONPATH=<worktree>/src`;
 - `serve`: `transformers serve --continuous-batching` on the same folder, its KV cache capped at the
-  same number of tokens as berth's (by default it takes 60 % of free memory).
+  same number of tokens as berth's (by default it takes 60 % of free memory);
+- `berth-gguf`: this checkout's worker on a GGUF file of the same shape (F16, random weights of its
+  own), `runtime: llama-cpp`, with the same `generation` block: its figures sit beside the others'
+  (its outputs are its own, so the greedy check covers the transformers engine only).
 
 All of them stay up for the whole run, each frozen (SIGSTOP on its process group) except during its
 own slices, so that no server takes CPU from the one measured.
@@ -76,10 +79,18 @@ def kv_tokens() -> int:
     return int(budget.default) if budget is not None else DEFAULT_KV_TOKENS
 
 
-def write_spec(path: Path, folder: Path, generation: dict[str, int] | None) -> Path:
+def gguf_path(folder: Path) -> Path:
+    """Where the benchmark writes its GGUF file, beside the model folder."""
+    return folder.parent / "llama-F16.gguf"
+
+
+def write_spec(
+    path: Path, folder: Path, generation: dict[str, int] | None, runtime: str | None = None
+) -> Path:
     spec: dict[str, object] = {
         "name": "llama",
         "model": {"source": str(folder)},
+        **({"runtime": runtime} if runtime else {}),
         "task": "text-generation",
         "device": "cpu",
         "limits": {"request_timeout_s": REQUEST_TIMEOUT_S},
@@ -161,6 +172,12 @@ def contenders(
                 "llama",
                 extra_env={"PYTHONPATH": str(worktree / "src")},
             )
+        )
+    if "gguf" in names:
+        block = generation_block(max_sequences)
+        spec = write_spec(ARTIFACTS / "generate-berth-gguf.yaml", gguf_path(folder), block, "llama-cpp")
+        found.append(
+            Contender("berth-gguf", [berth_python, "-m", "berth.worker", str(spec)], "/health/ready", "llama")
         )
     if "serve" in names:
         blocks = math.ceil(kv_tokens() / SERVE_PAGE_TOKENS)

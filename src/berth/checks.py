@@ -148,7 +148,7 @@ def _resources(home: Path, spec: DeploymentSpec | None) -> list[Check]:
         model = _check("model", "fail", " Also, ".join(report.reasons))
     needed = report.memory_bytes.get(report.dtype)
     return [
-        _runtime(spec, _spec_runtime(spec, source)),
+        _runtime(spec, report.runtime or _spec_runtime(spec, source)),
         model,
         _memory(needed, report.device, host.free_memory(report.device), report.dtype),
         home_disk,
@@ -171,6 +171,8 @@ def _spec_runtime(spec: DeploymentSpec, source: ResolvedSource) -> str:
     if spec.runtime is not RuntimeName.AUTO:
         return spec.runtime.value
     if kind is not SourceKind.LOCAL or folder is None:
+        if kind is SourceKind.GGUF:
+            return RuntimeName.LLAMA_CPP.value
         return kind.value if kind in (SourceKind.PYTHON, SourceKind.ONNX) else "transformers"
     if (folder / "modules.json").is_file():
         return "sentence-transformers"

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 from urllib.parse import quote
 
 import httpx
+from pydantic import ValidationError
 
 from berth.api.types import (
     CachedModel,
@@ -39,6 +40,7 @@ from berth.errors import (
     BerthError,
     ControlPlaneUnavailable,
     InvalidInput,
+    InvalidSpec,
     NotFound,
     RequestTimeout,
     Unauthorized,
@@ -46,6 +48,7 @@ from berth.errors import (
     error_from_body,
 )
 from berth.sourcekind import absolute_source, default_name
+from berth.spec import describe_validation_error
 from berth.uploads import OCTET_STREAM, Files, multipart_files
 
 if TYPE_CHECKING:
@@ -76,8 +79,8 @@ def derive_name(source: str) -> str:
 def build_spec(spec_or_model: SpecLike, *, name: str | None = None, **overrides: Any) -> DeploymentSpec:
     """A validated spec from a spec, a mapping, a YAML/JSON spec file or a model source string.
 
-    `overrides` set top-level spec fields (`replicas=2`, `device="cpu"`); `revision` sets
-    `model.revision`; None values are ignored, so CLI options can be passed through unset.
+    `overrides` set top-level spec fields (`replicas=2`, `device="cpu"`); `revision` and `file` set
+    `model.revision` and `model.file`; None values are ignored, so CLI options can be passed through unset.
 
     >>> build_spec("sentence-transformers/all-MiniLM-L6-v2", replicas=2).name
     'all-minilm-l6-v2'
@@ -95,9 +98,10 @@ def build_spec(spec_or_model: SpecLike, *, name: str | None = None, **overrides:
             data = load_spec(text).model_dump(mode="json")
         else:
             data = {"model": {"source": absolute_source(text)}}
-    revision = overrides.pop("revision", None)
-    if revision is not None:
-        data["model"] = {**(data.get("model") or {}), "revision": revision}
+    for field in ("revision", "file"):  # the model block's fields
+        value = overrides.pop(field, None)
+        if value is not None:
+            data["model"] = {**(data.get("model") or {}), field: value}
     data.update({key: value for key, value in overrides.items() if value is not None})
     if name is not None:
         data["name"] = name
@@ -475,13 +479,22 @@ class Client:
         source: str,
         revision: str = "main",
         on_progress: Callable[[PullProgressLine], None] | None = None,
+        file: str | None = None,
     ) -> PullDoneLine:
         """Bring a model into the cache, reporting bytes as they arrive.
 
+        `file` is a glob choosing one file of a repo of many, as a spec's `model.file`: of a GGUF
+        repo holding several quantizations, only the one it matches is downloaded.
+
         >>> Client().pull("sentence-transformers/all-MiniLM-L6-v2", on_progress=print)  # doctest: +SKIP
         PullDoneLine(type='done', model=CachedModel(...), revision='...')
+        >>> Client().pull("owner/name-GGUF", file="*Q4_K_M.gguf")  # doctest: +SKIP
         """
-        body = PullRequest(source=source, revision=revision).model_dump(mode="json")
+        try:
+            request = PullRequest(source=source, revision=revision, file=file)
+        except ValidationError as exc:  # an empty source or a bad glob, refused before any request
+            raise InvalidSpec(describe_validation_error(exc, prefix="pull")) from None
+        body = request.model_dump(mode="json")
         with self._stream("POST", f"{API}/models/pull", json=body) as response:
             for line in response.iter_lines():
                 if not line.strip():

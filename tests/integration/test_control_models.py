@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from tests import tiny_models
 from tests.hub_server import FakeHub
 from tests.integration.conftest import HUB_REPO_ID, ControlPlaneProcess
 
@@ -81,6 +84,46 @@ def test_pull_streams_progress_then_remove_empties_the_cache(plane: ControlPlane
         lines = [json.loads(line) for line in response.iter_lines() if line]
     assert lines[-1]["type"] == "error"
     assert lines[-1]["error"]["code"] == "model_not_found"
+
+
+def test_pull_with_a_file_downloads_only_the_chosen_gguf(
+    plane: ControlPlaneProcess, hub: FakeHub, tmp_path: Path
+) -> None:
+    pytest.importorskip("gguf")
+    folder = tmp_path / "ggufs"
+    for file_type in ("F16", "F32"):
+        tiny_models.build_gguf(folder, file_type=file_type, hidden=16, layers=1, heads=2, kv_heads=1)
+    (folder / "config.json").write_text('{"model_type": "llama"}')
+    (folder / "README.md").write_text("# tiny GGUF\n")
+    repo = hub.add_repo("tiny/llama-GGUF", folder)
+    hub.requests.clear()
+
+    refused = berth_cli(plane, "pull", "tiny/llama-GGUF")
+    assert refused.returncode == 2, refused.stderr
+    assert "holds 2 GGUF files (tiny-F16.gguf, tiny-F32.gguf)" in refused.stderr
+    assert "`berth pull --file`" in refused.stderr
+    assert not [r for r in hub.requests if r.file and r.file.endswith(".gguf")]
+
+    body = {"source": "tiny/llama-GGUF", "file": "tiny-F32.gguf"}
+    with plane.api.stream("POST", "/api/v1/models/pull", json=body) as response:
+        assert response.status_code == 200
+        lines = [json.loads(line) for line in response.iter_lines() if line]
+    assert lines[-1]["type"] == "done", lines
+    assert {r.file for r in hub.requests if r.method == "GET" and r.file} == {"tiny-F32.gguf", "config.json"}
+    [cached] = plane.api.get("/api/v1/models").json()
+    assert cached["id"] == "tiny/llama-GGUF"
+    assert cached["size_bytes"] == repo.files["tiny-F32.gguf"].size + repo.files["config.json"].size
+    snapshot = Path(cached["path"]) / "snapshots" / repo.sha
+    assert sorted(p.name for p in snapshot.iterdir()) == ["config.json", "tiny-F32.gguf"]
+    assert (snapshot / "tiny-F32.gguf").read_bytes() == (folder / "tiny-F32.gguf").read_bytes()
+
+
+def berth_cli(plane: ControlPlaneProcess, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m berth.cli ARGS` against this control plane, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "berth.cli", *args],
+        env=plane.env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
 
 
 def test_preflight_reports_what_a_model_needs(plane: ControlPlaneProcess) -> None:

@@ -20,6 +20,8 @@ from berth.spec import DeploymentSpec
         ("examples.predictors:WordCounter", SourceKind.PYTHON),
         ("/abs/model.onnx", SourceKind.ONNX),
         ("Model.ONNX", SourceKind.ONNX),
+        ("/abs/llama-Q4_K_M.gguf", SourceKind.GGUF),
+        ("tiny.GGUF", SourceKind.GGUF),
         ("/abs/model", SourceKind.LOCAL),
         ("./m", SourceKind.LOCAL),
         ("../m", SourceKind.LOCAL),

@@ -71,7 +71,14 @@ def test_package_versions_come_from_metadata(tmp_path: Path) -> None:
 
 def test_runtime_support_names_what_is_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     runtimes = {r.runtime: r for r in snapshot(tmp_path).runtimes}
-    assert set(runtimes) == {"transformers", "sentence-transformers", "onnx", "python", "forecasting"}
+    assert set(runtimes) == {
+        "transformers",
+        "sentence-transformers",
+        "onnx",
+        "python",
+        "forecasting",
+        "llama-cpp",
+    }
     assert runtimes["python"].available
     assert runtimes["transformers"].available
     monkeypatch.setitem(system.RUNTIME_REQUIREMENTS, "onnx", ("tokenizers", "no-such-distribution-berth"))
@@ -81,6 +88,9 @@ def test_runtime_support_names_what_is_missing(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setitem(system.RUNTIME_REQUIREMENTS, "forecasting", ("torch", "no-such-distribution-berth"))
     forecasting = next(r for r in system.runtime_support() if r.runtime == "forecasting")
     assert (forecasting.available, forecasting.hint) == (False, "pip install 'modelberth[forecasting]'")
+    monkeypatch.setitem(system.RUNTIME_REQUIREMENTS, "llama-cpp", ("gguf", "no-such-distribution-berth"))
+    llama = next(r for r in system.runtime_support() if r.runtime == "llama-cpp")
+    assert (llama.available, llama.hint) == (False, "pip install 'modelberth[llama-cpp]'")
 
 
 def test_importing_and_snapshotting_never_imports_torch(tmp_path: Path) -> None:

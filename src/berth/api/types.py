@@ -11,11 +11,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from berth.events import Event
 from berth.sourcekind import SourceKind
-from berth.spec import Task
+from berth.spec import Task, file_glob
 
 # NOTE: an answer's JSON carries every field, defaults included, so the schemas of the shapes the API
 # sends mark them all required; the UI's generated types then never make a present field optional.
@@ -158,8 +158,12 @@ class PullRequest(BaseModel):
 
     source: str = Field(min_length=1)
     revision: str = "main"
+    # a glob choosing one file of a repo of many, as the spec's model.file: "*Q4_K_M.gguf"
+    file: str | None = None
     allow_pickle: bool = False
     trust_remote_code: bool = False
+
+    _file_glob = field_validator("file")(file_glob)
 
 
 class PullProgressLine(BaseModel):

@@ -26,9 +26,14 @@ def deploy(
     device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or cuda:N.")] = None,
     dtype: Annotated[str | None, typer.Option(help="auto, float32, float16 or bfloat16.")] = None,
     task: Annotated[str | None, typer.Option(help="e.g. feature-extraction, text-classification.")] = None,
-    runtime: Annotated[str | None, typer.Option(help="transformers, sentence-transformers, onnx...")] = None,
+    runtime: Annotated[
+        str | None, typer.Option(help="transformers, sentence-transformers, onnx, llama-cpp...")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Worker port (default: first free).")] = None,
     revision: Annotated[str | None, typer.Option(help="Hub branch, tag or commit.")] = None,
+    file: Annotated[
+        str | None, typer.Option("--file", help="Glob choosing one file of the model, e.g. '*Q4_K_M.gguf'.")
+    ] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Replace a deployment of that name.")] = False,
     detach: Annotated[bool, typer.Option("--detach", "-d", help="Return once accepted.")] = False,
     install_requirements: Annotated[
@@ -43,7 +48,7 @@ def deploy(
     from berth.cli.render import console, print_usage
 
     overrides: dict[str, Any] = {"replicas": replicas, "device": device, "dtype": dtype, "task": task}
-    overrides |= {"runtime": runtime, "port": port, "revision": revision}
+    overrides |= {"runtime": runtime, "port": port, "revision": revision, "file": file}
     options: dict[str, Any] = {"replace": replace, "install_requirements": install_requirements}
     with client() as berth:
         if detach:

@@ -12,13 +12,22 @@ from berth.cli.common import client, print_json
 def pull(
     model: Annotated[str, typer.Argument(help="A Hub id such as owner/name.", show_default=False)],
     revision: Annotated[str, typer.Option(help="Branch, tag or commit.")] = "main",
+    file: Annotated[
+        str | None,
+        typer.Option(
+            "--file",
+            metavar="GLOB",
+            help="Of a repo of many GGUF files, pull only the one this glob matches, e.g. '*Q4_K_M.gguf'.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Download a model into the cache, with a progress bar."""
     from berth.cli.progress import PullProgress
     from berth.cli.render import console, human_bytes
 
     with client() as berth, PullProgress(model) as progress:
-        done = berth.pull(model, revision=revision, on_progress=progress)
+        done = berth.pull(model, revision=revision, on_progress=progress, file=file)
     at = f" @ {done.revision[:12]}" if done.revision else ""
     console.print(
         f"[green]✓[/] {done.model.id}{at} ({human_bytes(done.model.size_bytes)}) in {done.model.path}"

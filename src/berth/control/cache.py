@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from berth.api.types import CachedModel
 from berth.errors import Conflict, NotFound
+from berth.sources import hub
 from berth.spec import DeploymentSpec
 
 
@@ -18,7 +19,9 @@ def cached_models(specs: list[DeploymentSpec]) -> list[CachedModel]:
     from huggingface_hub.errors import CacheNotFound
 
     try:
-        cache = scan_cache_dir()
+        # NOTE: the folder pulls write to (`hub.cache_dir`, read from the environment on each call), not
+        # huggingface_hub's constant frozen at import: one rule for where the cache is.
+        cache = scan_cache_dir(hub.cache_dir())
     except CacheNotFound:
         return []
     users: dict[str, list[str]] = {}
@@ -50,7 +53,7 @@ def remove_model(model_id: str, specs: list[DeploymentSpec]) -> None:
             f"{model_id!r} is used by {', '.join(users)}; remove those deployments first (`berth rm NAME`)"
         )
     try:
-        cache = scan_cache_dir()
+        cache = scan_cache_dir(hub.cache_dir())
     except CacheNotFound:
         cache = None
     repo = (

@@ -42,7 +42,7 @@ from berth.sources import (
     preflight,
     resolve_source,
 )
-from berth.sources.extras import require_task_package
+from berth.sources.extras import require_runtime_package, require_task_package
 from berth.spec import DeploymentSpec, Task
 
 log = logging.getLogger("berth.deployer")
@@ -221,6 +221,7 @@ class Deployer:
         report = await asyncio.to_thread(preflight, spec, source)
         check_preflight(report)
         require_task_package(report.task)  # forecasting's chronos-forecasting, not imported
+        require_runtime_package(report.runtime or spec.runtime)  # llama-cpp's llama-cpp-python
         return source, report
 
     async def _requirements(self, spec: DeploymentSpec, install: bool) -> None:

@@ -9,8 +9,8 @@ import jinja2
 import yaml
 
 from berth.errors import InvalidSpec
-from berth.sourcekind import SourceKind, classify
-from berth.spec import DeploymentSpec, is_secret_key
+from berth.sourcekind import GGUF_SUFFIX, SourceKind, classify
+from berth.spec import DeploymentSpec, RuntimeName, is_secret_key
 
 CONTROL_PLANE_PORT = 8000
 WORKER_PORT = 8100  # every worker listens on the same port inside its own container or pod
@@ -32,6 +32,8 @@ ML_REQUIREMENTS = (
     "onnxruntime>=1.18",
     "tokenizers>=0.20",
 )
+# pyproject's llama-cpp extra, installed beside the above when a deployment serves a GGUF model
+LLAMA_CPP_REQUIREMENTS = ("llama-cpp-python==0.3.36", "gguf>=0.17")
 CPU_TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 RESERVED_NAMES = frozenset({"control-plane", "nginx", "postgres", "berth", "berth-control-plane"})
 
@@ -95,6 +97,28 @@ def source_kind(spec: DeploymentSpec) -> SourceKind:
     return classify(spec.model.source, look_on_disk=False) or SourceKind.LOCAL
 
 
+def is_local(spec: DeploymentSpec) -> bool:
+    """Whether the model is on this machine (a folder, an .onnx or .gguf file), mounted under /models."""
+    return source_kind(spec) in (SourceKind.LOCAL, SourceKind.ONNX, SourceKind.GGUF)
+
+
+def uses_llama_cpp(spec: DeploymentSpec) -> bool:
+    """Whether the deployment serves a GGUF model, told from the spec alone: `runtime: llama-cpp`, a
+    .gguf file, or a `model.file` glob choosing one."""
+    file = (spec.model.file or "").lower()
+    return (
+        spec.runtime is RuntimeName.LLAMA_CPP
+        or source_kind(spec) is SourceKind.GGUF
+        or file.endswith((GGUF_SUFFIX, GGUF_SUFFIX + "*"))
+    )
+
+
+def ml_requirements(specs: list[DeploymentSpec]) -> tuple[str, ...]:
+    """The ML packages the workers install: the runtimes', and llama.cpp's when a spec needs it."""
+    llama = LLAMA_CPP_REQUIREMENTS if any(uses_llama_cpp(spec) for spec in specs) else ()
+    return (*ML_REQUIREMENTS, *llama)
+
+
 def hub_id(spec: DeploymentSpec) -> str | None:
     return spec.model.source if source_kind(spec) is SourceKind.HUB else None
 
@@ -104,7 +128,7 @@ def container_source(spec: DeploymentSpec) -> str:
     kind = source_kind(spec)
     if kind in (SourceKind.HUB, SourceKind.PYTHON):
         return spec.model.source
-    if kind is SourceKind.ONNX:
+    if kind in (SourceKind.ONNX, SourceKind.GGUF):
         return f"{MODELS_DIR}/{spec.name}/{PurePosixPath(spec.model.source).name}"
     return f"{MODELS_DIR}/{spec.name}"
 
@@ -119,6 +143,8 @@ def shipped_spec(spec: DeploymentSpec) -> dict[str, Any]:
     """
     data = spec.model_dump(mode="json", exclude_defaults=False)
     data["model"]["source"] = container_source(spec)
+    if data["model"].get("file") is None:  # NOTE: left out unset, so bundles of other models read as before
+        data["model"].pop("file", None)
     data["env"] = plain_env(spec)
     data["port"] = None
     if spec.device.startswith("cuda"):

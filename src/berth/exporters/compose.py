@@ -13,7 +13,6 @@ from berth.exporters.nginx import render_nginx
 from berth.exporters.options import ExportOptions
 from berth.exporters.sizing import Sizing, mebibytes, size_deployment
 from berth.settings import get_settings
-from berth.sources.types import SourceKind
 from berth.spec import DeploymentSpec
 
 NGINX_IMAGE = "nginxinc/nginx-unprivileged:1.27-alpine"  # runs as a non-root user, listens on 8080
@@ -131,7 +130,7 @@ def _worker_service(spec: DeploymentSpec, sizing: Sizing, options: ExportOptions
     if options.ml_packages == "volume":
         environment["BERTH_INSTALL_ML"] = "1"
         volumes += [f"pip-cache:{c.PIP_CACHE}", f"ml-packages:{c.ML_PACKAGES_DIR}"]
-    if c.source_kind(spec) in (SourceKind.LOCAL, SourceKind.ONNX):
+    if c.is_local(spec):
         volumes.append(f"./models/{spec.name}:{c.MODELS_DIR}/{spec.name}:ro")
     reservations: dict[str, Any] = {"memory": mebibytes(sizing.ram_bytes)}
     if sizing.gpu:
@@ -200,14 +199,14 @@ def _template_context(
         "options": options,
         "postgres": options.postgres,
         "bake": options.ml_packages == "bake",
-        "ml_requirements": c.ML_REQUIREMENTS,
+        "ml_requirements": c.ml_requirements(specs),
         "spec_requirements": packages.requirements_of(specs),
         "constraints": packages.constraints_text(specs, get_settings().constraints),
         "predictor_code": bool(packages.bundle_code(specs)),
         "predictors_dir": packages.PREDICTORS_DIR,
         "torch_index": None if any_gpu else c.CPU_TORCH_INDEX,
         "secret_keys": sorted({key for spec in specs for key in c.secret_keys(spec)}),
-        "local_models": [s.name for s in specs if c.source_kind(s) in (SourceKind.LOCAL, SourceKind.ONNX)],
+        "local_models": [s.name for s in specs if c.is_local(s)],
         "uid": c.RUN_AS_USER,
         "spec_dir": c.SPEC_DIR,
         "ml_packages_dir": c.ML_PACKAGES_DIR,

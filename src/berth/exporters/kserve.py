@@ -26,7 +26,8 @@ HF_RUNTIMES = {RuntimeName.AUTO, RuntimeName.TRANSFORMERS, RuntimeName.SENTENCE_
 
 
 def uses_hf_runtime(spec: DeploymentSpec) -> bool:
-    return c.hub_id(spec) is not None and spec.task in HF_RUNTIME_TASKS and spec.runtime in HF_RUNTIMES
+    hf_model = spec.runtime in HF_RUNTIMES and not c.uses_llama_cpp(spec)  # a GGUF file is berth's to serve
+    return c.hub_id(spec) is not None and spec.task in HF_RUNTIME_TASKS and hf_model
 
 
 def kserve_bundle(specs: list[DeploymentSpec], options: ExportOptions) -> dict[str, str]:

@@ -17,7 +17,6 @@ from berth.exporters.nginx import body_size
 from berth.exporters.options import ExportOptions
 from berth.exporters.sizing import GIB, Sizing, gibibytes, mebibytes, size_deployment
 from berth.settings import get_settings
-from berth.sources.types import SourceKind
 from berth.spec import DeploymentSpec
 
 SECRET_NAME = "berth-secrets"  # noqa: S105 - the Secret's name, not a value
@@ -162,7 +161,7 @@ def _path(path: str, path_type: str, service_name: str, port: int) -> dict[str, 
 
 
 def _local(spec: DeploymentSpec) -> bool:
-    return c.source_kind(spec) in (SourceKind.LOCAL, SourceKind.ONNX)
+    return c.is_local(spec)
 
 
 def control_plane_manifests(specs: list[DeploymentSpec], options: ExportOptions) -> dict[str, dict[str, Any]]:

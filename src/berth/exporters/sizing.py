@@ -19,7 +19,7 @@ from berth.sources import hub
 from berth.sources.preflight import preflight
 from berth.sources.resolve import resolve_source
 from berth.sources.types import SourceKind
-from berth.spec import DeploymentSpec
+from berth.spec import DeploymentSpec, RuntimeName
 
 GB = 1_000_000_000
 GIB = 1024**3
@@ -74,7 +74,7 @@ def size_deployment(spec: DeploymentSpec) -> Sizing:
     measured = _measured(spec, dtype)
     activations = 0
     if measured is not None:
-        weights, download, activations = measured
+        weights, download, activations, dtype = measured
         basis: Literal["preflight", "limits"] = "preflight"
     else:
         weights = int(spec.limits.max_memory_gb * GB)
@@ -104,9 +104,9 @@ def size_deployment(spec: DeploymentSpec) -> Sizing:
     )
 
 
-def _measured(spec: DeploymentSpec, dtype: str) -> tuple[int, int, int] | None:
-    """(weight bytes in `dtype`, download bytes, one batch's activations) from preflight, or None when
-    it would need the hub."""
+def _measured(spec: DeploymentSpec, dtype: str) -> tuple[int, int, int, str] | None:
+    """(weight bytes in `dtype`, download bytes, one batch's activations, the dtype) from preflight, or
+    None when it would need the hub. A GGUF model's weights are as stored, in its own quantization."""
     try:
         source = resolve_source(spec.model)
         if source.kind is SourceKind.PYTHON:
@@ -121,10 +121,12 @@ def _measured(spec: DeploymentSpec, dtype: str) -> tuple[int, int, int] | None:
         report = preflight(spec, source, device=device, free_memory_bytes=2**62, gpus=devices.UNSEEN_HOST)
     except BerthError:
         return None
+    if report.runtime == RuntimeName.LLAMA_CPP:
+        dtype = report.dtype
     weights = report.memory_bytes.get(dtype)
     if weights is None:
         return None
-    return weights, report.download_bytes or weights, report.activation_bytes or 0
+    return weights, report.download_bytes or weights, report.activation_bytes or 0, dtype
 
 
 def _round_up(value: int, step: int) -> int:

@@ -137,8 +137,98 @@ def new_tokens_allowed(prompt_tokens: int, params: GenerationParams, context: in
     return params.max_new_tokens
 
 
-class Sequence:
-    """One request's state. After `submit` only the engine thread touches it, except `cancel`."""
+class GeneratedText:
+    """What both engines keep of one sequence's output: its tokens, the text released and held back
+    (a tail that may begin a stop string), and the deltas it makes. Only the engine thread touches
+    it after `submit`, except `cancel`."""
+
+    def __init__(
+        self, prompt_ids: list[int], params: GenerationParams, max_new: int, sink: Sink, stream: bool = True
+    ) -> None:
+        self.prompt_ids = prompt_ids
+        self.params = params
+        self.max_new = max_new
+        self.sink = sink
+        self.stops = tuple(s for s in params.stop if s)
+        self.stop_ids = frozenset(params.stop_token_ids)
+        self.generated: list[int] = []
+        self.starts: list[int] = []  # the text offset each generated token's text begins at
+        self.released = 0  # characters of text sent
+        self.held = ""  # text held back: it may begin a stop string
+        self.pending_ids: list[int] = []
+        self.pending_logprobs: list[float] = []
+        self.stop_at: int | None = None  # where a stop string began in the text, once one did
+        self.finished = False
+        self.cancelled = False
+        self.stream = stream  # False: one delta, at the end (nobody reads the text before it)
+        self.unsent = ""  # released text not yet delivered (stream=False)
+        self.first_at: float | None = None  # when the first token was chosen (time.perf_counter)
+
+    def cancel(self) -> None:
+        """Stop at the next step (from any thread); no further delta is sent."""
+        self.cancelled = True
+
+    def accept(
+        self, token: int, end: bool, piece: Callable[[], str], logprob: float | None
+    ) -> tuple[str, str | None]:
+        """Record one token; returns the text to release now and the finish reason if it ends here.
+
+        `end`: the token ends the generation (the model's end of sequence); `piece`: its text, asked
+        only when it is not an end (after the token joined `generated`). The text joins the held text,
+        and whatever cannot begin a stop string is released.
+        """
+        if not self.generated:
+            self.first_at = time.perf_counter()
+        self.generated.append(token)
+        self.pending_ids.append(token)
+        if logprob is not None:
+            self.pending_logprobs.append(logprob)
+        self.starts.append(self.released + len(self.held))
+        if end or token in self.stop_ids:
+            held, self.held = self.held, ""
+            return held, "stop"
+        text = self.held + piece()
+        if self.stops:
+            cut = min((i for stop in self.stops if (i := text.find(stop)) >= 0), default=-1)
+            if cut >= 0:
+                self.held = ""
+                self.stop_at = self.released + cut
+                return text[:cut], "stop"
+            keep = _stop_prefix(text, self.stops)
+            text, self.held = text[: len(text) - keep], text[len(text) - keep :]
+        if len(self.generated) >= self.max_new:
+            held, self.held = self.held, ""
+            return text + held, "length"
+        return text, None
+
+    def delta(self, text: str, reason: str | None) -> Delta | None:
+        """The delta releasing `text` (and finishing when `reason`); None while a whole answer
+        (`stream=False`) is still being gathered."""
+        self.released += len(text)
+        if not self.stream:
+            if reason is None:
+                self.unsent += text
+                return None
+            text, self.unsent = self.unsent + text, ""
+        completion = len(self.generated)
+        if self.stop_at is not None:  # tokens wholly inside the stop string were not returned
+            completion = sum(1 for start in self.starts if start < self.stop_at)
+        delta = Delta(
+            text=text,
+            token_ids=tuple(self.pending_ids),
+            logprobs=tuple(self.pending_logprobs) if self.params.logprobs else None,
+            finish_reason=reason,
+            prompt_tokens=len(self.prompt_ids),
+            completion_tokens=completion,
+            first_token_at=None if self.stream else self.first_at,
+        )
+        self.pending_ids, self.pending_logprobs = [], []
+        self.finished = reason is not None
+        return delta
+
+
+class Sequence(GeneratedText):
+    """One request in the transformers engine: its text, and its row's place in the batch."""
 
     def __init__(
         self,
@@ -149,32 +239,11 @@ class Sequence:
         decoder: Any,
         stream: bool = True,
     ) -> None:
-        self.prompt_ids = prompt_ids
-        self.params = params
-        self.max_new = max_new
-        self.sink = sink
+        super().__init__(prompt_ids, params, max_new, sink, stream)
         self.decoder = decoder
-        self.stops = tuple(s for s in params.stop if s)
-        self.stop_ids = frozenset(params.stop_token_ids)
-        self.generated: list[int] = []
-        self.starts: list[int] = []  # the text offset each generated token's text begins at
-        self.released = 0  # characters of text sent
-        self.held = ""  # text held back: it may begin a stop string
-        self.pending_ids: list[int] = []
-        self.pending_logprobs: list[float] = []
         self.length = len(prompt_ids)  # real tokens in the cache: the next position id
         self.last = 0  # the token to feed at the next step
-        self.stop_at: int | None = None  # where a stop string began in the text, once one did
-        self.finished = False
-        self.cancelled = False
         self.generator: Any = None
-        self.stream = stream  # False: one delta, at the end (nobody reads the text before it)
-        self.unsent = ""  # released text not yet delivered (stream=False)
-        self.first_at: float | None = None
-
-    def cancel(self) -> None:
-        """Stop at the next step (from any thread); no further delta is sent."""
-        self.cancelled = True
 
 
 class Engine:
@@ -441,7 +510,12 @@ class Engine:
         for index, (sequence, token) in enumerate(zip(rows, tokens, strict=True)):
             sequence.last = token
             self._generated += 1
-            text, reason = self._accept(sequence, token, None if logprobs is None else logprobs[index])
+            text, reason = sequence.accept(
+                token,
+                token in self.eos_ids,
+                lambda: self._piece(sequence, token),  # noqa: B023 - called before the loop moves on
+                None if logprobs is None else logprobs[index],
+            )
             if text or reason is not None:
                 self._emit(sequence, text, reason)
         if any(s.finished for s in self._rows):
@@ -468,35 +542,6 @@ class Engine:
         chosen = torch.tensor(tokens, device=logits.device).unsqueeze(1)
         return tokens, torch.log_softmax(logits, dim=-1).gather(1, chosen).squeeze(1).tolist()
 
-    def _accept(self, sequence: Sequence, token: int, logprob: float | None) -> tuple[str, str | None]:
-        """Record one token; returns the text to release now and the finish reason if it ends here.
-
-        The token's text joins the held text, and whatever cannot begin a stop string is released.
-        """
-        if not sequence.generated:
-            sequence.first_at = time.perf_counter()
-        sequence.generated.append(token)
-        sequence.pending_ids.append(token)
-        if logprob is not None:
-            sequence.pending_logprobs.append(logprob)
-        sequence.starts.append(sequence.released + len(sequence.held))
-        if token in self.eos_ids or token in sequence.stop_ids:
-            held, sequence.held = sequence.held, ""
-            return held, "stop"
-        text = sequence.held + self._piece(sequence, token)
-        if sequence.stops:
-            cut = min((i for stop in sequence.stops if (i := text.find(stop)) >= 0), default=-1)
-            if cut >= 0:
-                sequence.held = ""
-                sequence.stop_at = sequence.released + cut
-                return text[:cut], "stop"
-            keep = _stop_prefix(text, sequence.stops)
-            text, sequence.held = text[: len(text) - keep], text[len(text) - keep :]
-        if len(sequence.generated) >= sequence.max_new:
-            held, sequence.held = sequence.held, ""
-            return text + held, "length"
-        return text, None
-
     def _piece(self, sequence: Sequence, token: int) -> str:
         if sequence.decoder is not None:
             return str(sequence.decoder.step(self._backend, token) or "")
@@ -505,27 +550,8 @@ class Engine:
         return "" if text.endswith("\ufffd") else text[sequence.released + len(sequence.held) :]
 
     def _emit(self, sequence: Sequence, text: str, reason: str | None) -> None:
-        sequence.released += len(text)
-        if not sequence.stream:
-            if reason is None:
-                sequence.unsent += text
-                return
-            text, sequence.unsent = sequence.unsent + text, ""
-        completion = len(sequence.generated)
-        if sequence.stop_at is not None:  # tokens wholly inside the stop string were not returned
-            completion = sum(1 for start in sequence.starts if start < sequence.stop_at)
-        delta = Delta(
-            text=text,
-            token_ids=tuple(sequence.pending_ids),
-            logprobs=tuple(sequence.pending_logprobs) if sequence.params.logprobs else None,
-            finish_reason=reason,
-            prompt_tokens=len(sequence.prompt_ids),
-            completion_tokens=completion,
-            first_token_at=None if sequence.stream else sequence.first_at,
-        )
-        sequence.pending_ids, sequence.pending_logprobs = [], []
-        sequence.finished = reason is not None
-        self._outbox.append((sequence, delta))
+        if (delta := sequence.delta(text, reason)) is not None:
+            self._outbox.append((sequence, delta))
 
     def _keep(self, keep: list[int]) -> None:
         """Keep only these rows of the batch, and drop the cache columns none of them uses."""

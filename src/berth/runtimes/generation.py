@@ -8,7 +8,7 @@ only one that touches the model and the tokenizer it decodes with.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,14 +99,27 @@ def render_chat(tokenizer: Any, messages: Any) -> str:
     clients send it. A model without a chat template cannot chat: that is the client's 422, since
     guessing a format makes a base model ramble rather than answer.
     """
-    checked = _check_messages(messages)
     if not getattr(tokenizer, "chat_template", None):
+        return render_messages(messages, None)
+    return render_messages(
+        messages,
+        lambda checked: tokenizer.apply_chat_template(checked, tokenize=False, add_generation_prompt=True),
+    )
+
+
+def render_messages(messages: Any, template: Callable[[list[dict[str, str]]], Any] | None) -> str:
+    """Check `messages` (content flattened to text) and render them with a model's chat template.
+
+    `template` is None for a model without one: a 422, as in `render_chat`.
+    """
+    checked = _check_messages(messages)
+    if template is None:
         raise InvalidInput(
             "this model has no chat template, so it cannot take chat messages; send a plain prompt to "
             "/v1/completions (or /api/generate, /predict) instead"
         )
     try:
-        rendered = tokenizer.apply_chat_template(checked, tokenize=False, add_generation_prompt=True)
+        rendered = template(checked)
     except Exception as exc:  # jinja templates raise their own errors, e.g. on role order
         raise InvalidInput(f"the model's chat template rejected the messages: {exc}") from None
     return str(rendered)

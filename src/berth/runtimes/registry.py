@@ -10,6 +10,7 @@ from __future__ import annotations
 from berth.runtimes.base import Runtime
 from berth.runtimes.device import resolve_device
 from berth.runtimes.forecasting import ChronosRuntime
+from berth.runtimes.llama_cpp import LlamaCppRuntime
 from berth.runtimes.onnx_runtime import OnnxRuntime
 from berth.runtimes.python_runtime import PythonRuntime
 from berth.runtimes.ranking import RankingRuntime
@@ -28,6 +29,7 @@ RUNTIMES: dict[RuntimeName, type[Runtime]] = {
     RuntimeName.SENTENCE_TRANSFORMERS: SentenceTransformersRuntime,
     RuntimeName.ONNX: OnnxRuntime,
     RuntimeName.PYTHON: PythonRuntime,
+    RuntimeName.LLAMA_CPP: LlamaCppRuntime,
 }
 # The transformers runtime's task families beyond the text ones, each in a module of its own; all of
 # them are `runtime: transformers` to the user (a model folder with config.json).

@@ -10,7 +10,8 @@ preflight report, within a factor of about two of what torch allocates, not an e
 
 A text-generation model's working memory is its KV cache, which the engine bounds exactly
 (`berth.runtimes.engine`): `generation.max_batch_tokens` tokens, each holding a key and a value per
-layer and KV head, in the weights' dtype.
+layer and KV head, in the weights' dtype. A GGUF model's per-token figure comes from its header instead
+(`berth.sources.gguf_header`: llama.cpp keeps an f16 cache whatever the weights' quantization).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def activation_bytes(
         return None
     if task is Task.TEXT_GENERATION:
         per_token = kv_bytes_per_token(config, dtype_bytes)
-        return None if per_token is None else spec.generation.max_batch_tokens * per_token
+        return None if per_token is None else kv_cache_bytes(spec, per_token)
     batch = spec.batching.max_batch_size
     if task is Task.AUTOMATIC_SPEECH_RECOGNITION:
         per_item = _speech(config)
@@ -109,6 +110,11 @@ def _image_size(processor: dict[str, Any], config: dict[str, Any]) -> tuple[int,
     if isinstance(vision, dict):
         side = _int(vision, "image_size") or side
     return side, side
+
+
+def kv_cache_bytes(spec: DeploymentSpec, per_token: int) -> int:
+    """The KV cache at the engine's budget: `generation.max_batch_tokens` tokens of `per_token` bytes."""
+    return spec.generation.max_batch_tokens * per_token
 
 
 def kv_bytes_per_token(config: dict[str, Any], dtype_bytes: int) -> int | None:

@@ -6,12 +6,19 @@ win; pickle-format weights are taken only when they are the folder's only weight
 `allow_pickle`; ONNX files only for the onnx runtime or when they are all there is. Configuration and
 tokenizer files come along; READMEs, TF/Flax weights and other runtimes' exports never do.
 
+A GGUF model (`runtime: llama-cpp`, `model.file` set, or a repo whose only weights are .gguf files) is
+one .gguf file: the one `model.file` matches, else the only one there is, with the root's small
+configuration files. A repo of many quantizations is never fetched whole: several candidates and no
+`model.file` to choose is refused, listing them. llama.cpp runs no Python, so the remote-code rule
+does not apply to it.
+
 This module is the one home of the pickle and remote-code rules: `berth.runtimes.layout` checks a
 folder with these same predicates just before a library loads it.
 """
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +36,8 @@ TRAINING_ARTIFACTS = ("training_args.bin", "optimizer.pt", "scheduler.pt", "scal
 REMOTE_CODE_FILES = ("modeling_", "configuration_", "tokenization_", "processing_", "image_processing_")
 CONFIG_FILES = ("config.json", "tokenizer_config.json")  # where `auto_map` asks for the model's own code
 ONNX_DIR = "onnx"
+GGUF_SUFFIX = ".gguf"
+SHOWN_FILES = 12  # how many candidate files a refusal lists
 
 
 @dataclass(frozen=True)
@@ -38,9 +47,20 @@ class Selection:
     files: tuple[str, ...]
     weights: tuple[str, ...]
 
+    @property
+    def gguf(self) -> str | None:
+        """The one .gguf file of a GGUF model; None for every other kind."""
+        if len(self.weights) == 1 and self.weights[0].lower().endswith(GGUF_SUFFIX):
+            return self.weights[0]
+        return None
+
 
 def select_files(listing: Listing, spec: DeploymentSpec) -> Selection:
     """Choose what to fetch, or raise `PolicyRefused` / `UnsupportedModel` with what to do."""
+    if wants_gguf(listing, spec):
+        gguf = choose_gguf(listing, spec.model.file)
+        support = {f for f in listing.sizes if "/" not in f and f.endswith(SUPPORT_FILES)}
+        return Selection(files=tuple(f for f in listing.sizes if f in support or f == gguf), weights=(gguf,))
     check_remote_code(listing, spec)
     folders = model_folders(listing)
     if spec.runtime is RuntimeName.ONNX:
@@ -61,6 +81,62 @@ def select_files(listing: Listing, spec: DeploymentSpec) -> Selection:
     return Selection(
         files=tuple(f for f in listing.sizes if f in chosen),
         weights=tuple(f for f in listing.sizes if f in weights),
+    )
+
+
+def gguf_files(listing: Listing) -> list[str]:
+    """The listing's .gguf files, in listing order (any folder)."""
+    return [f for f in listing.sizes if f.lower().endswith(GGUF_SUFFIX)]
+
+
+def wants_gguf(listing: Listing, spec: DeploymentSpec) -> bool:
+    """Whether the spec serves one of the listing's GGUF files rather than its other weights."""
+    if spec.model.file is not None and spec.runtime not in (RuntimeName.AUTO, RuntimeName.LLAMA_CPP):
+        raise UnsupportedModel(
+            f"model.file chooses a GGUF file, which only the llama-cpp runtime serves, not {spec.runtime}; "
+            "remove model.file or use runtime: llama-cpp"
+        )
+    if spec.runtime is RuntimeName.LLAMA_CPP or spec.model.file is not None:
+        return True
+    if spec.runtime is not RuntimeName.AUTO or not gguf_files(listing):
+        return False
+    # NOTE: a repo with both (safetensors and a GGUF export) keeps being served as it was: transformers
+    others = (*SAFE_WEIGHTS, *PICKLE_WEIGHTS, *ONNX_FILES)
+    return not any(_parent(f) in ("", ONNX_DIR) and _is_weight(f, others) for f in listing.sizes)
+
+
+def choose_gguf(listing: Listing, pattern: str | None) -> str:
+    """The one .gguf file `pattern` (a glob, case-insensitive) matches, or the only one; else refuse."""
+    candidates = gguf_files(listing)
+    if not candidates:
+        raise UnsupportedModel(
+            f"{listing.name} has no .gguf file for the llama-cpp runtime; point model.source at a GGUF file "
+            "or repo, or use runtime: auto"
+        )
+    if pattern is None:
+        matches = candidates
+    else:
+        wanted = pattern.lower()
+        matches = [
+            f
+            for f in candidates
+            if fnmatch.fnmatch(f.lower(), wanted) or fnmatch.fnmatch(_name(f).lower(), wanted)
+        ]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise UnsupportedModel(
+            f"model.file {pattern!r} matches none of {listing.name}'s GGUF files ({_shown(candidates)}); "
+            "set model.file to a glob matching one of them"
+        )
+    if pattern is None:
+        raise UnsupportedModel(
+            f"{listing.name} holds {len(matches)} GGUF files ({_shown(matches)}); set model.file (for a "
+            "pull, `berth pull --file` or the request's \"file\") to a glob choosing one, e.g. '*Q4_K_M.gguf'"
+        )
+    raise UnsupportedModel(
+        f"model.file {pattern!r} matches {len(matches)} of {listing.name}'s GGUF files ({_shown(matches)}); "
+        "make the glob match exactly one"
     )
 
 
@@ -160,6 +236,15 @@ def _drop_duplicates(safetensors: list[str]) -> list[str]:
     if any(_name(f).startswith("model") for f in safetensors):
         return [f for f in safetensors if not _name(f).startswith("consolidated")]
     return safetensors
+
+
+def _is_weight(path: str, suffixes: tuple[str, ...]) -> bool:
+    return path.endswith(suffixes) and not _name(path).startswith(TRAINING_ARTIFACTS)
+
+
+def _shown(files: list[str]) -> str:
+    more = len(files) - SHOWN_FILES
+    return ", ".join(files[:SHOWN_FILES]) + (f" and {more} more" if more > 0 else "")
 
 
 def _parent(path: str) -> str:

@@ -5,21 +5,28 @@ the hub, never the weights), else config.json, else file sizes; the task from co
 no task berth serves is refused here, before its download), and an image or speech model's working
 memory per batch from its config and processor files (`berth.sources.activations`). A model cached
 on disk is checked without any request to the hub, so preflight works offline.
+
+A GGUF model is measured from its file's header (`berth.sources.gguf_header`): the parameters are its
+tensors' elements, the weights take the file's size in memory (llama.cpp maps it as stored), and the
+working memory is the KV cache at `generation.max_batch_tokens`. Before a hub GGUF is downloaded, only
+the listing's file size is known, and the parameters are estimated from the quantization its name says.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from berth import devices
 from berth.errors import DownloadFailed, ModelNotFound, ModelTooLarge
 from berth.sources import host, hub, tasks
-from berth.sources.activations import activation_bytes
+from berth.sources.activations import activation_bytes, kv_cache_bytes
+from berth.sources.gguf_header import parameters_from_size, quantization_from_name, read_gguf
 from berth.sources.listing import Listing, local_listing
 from berth.sources.params import BYTES_PER_PARAMETER, count_parameters, memory_by_dtype
 from berth.sources.policy import Selection, select_files
 from berth.sources.types import PreflightReport, ResolvedSource, SourceKind
-from berth.spec import DeploymentSpec, DType, Task
+from berth.spec import DeploymentSpec, DType, RuntimeName, Task
 
 GB = 1_000_000_000  # limits are in decimal gigabytes, as the hub shows model sizes
 
@@ -48,12 +55,21 @@ def preflight(
         return PreflightReport(parameters=None, download_bytes=0, dtype=dtype, device=device)
     if source.kind is SourceKind.ONNX:
         return _onnx(spec, source, device, free_memory_bytes)
+    if source.kind is SourceKind.GGUF:
+        if source.path is None or not source.path.is_file():
+            raise ModelNotFound(f"GGUF file {str(source.path)!r} does not exist; check model.source")
+        folder, name = source.path.parent, source.path.name
+        listing = local_listing(folder, sizes={name: source.path.stat().st_size})
+        return _measure_gguf(spec, listing, Selection((name,), (name,)), folder, device, free_memory_bytes)
     if source.kind is SourceKind.LOCAL:
         if source.path is None or not source.path.is_dir():
             raise ModelNotFound(f"model folder {str(source.path)!r} does not exist; check model.source")
         listing = local_listing(source.path)
+        selection = select_files(listing, spec)
+        if selection.gguf is not None:
+            return _measure_gguf(spec, listing, selection, source.path, device, free_memory_bytes)
         dtype = _load_dtype(spec, listing, device, gpus)
-        return _measure(spec, listing, select_files(listing, spec), device, dtype, free_memory_bytes)
+        return _measure(spec, listing, selection, device, dtype, free_memory_bytes)
     return _hub(spec, source, device, gpus, free_memory_bytes)
 
 
@@ -75,6 +91,10 @@ def _hub(
     if cached is not None:
         selection = select_files(cached.listing, spec)
         if not cached.missing(selection.files):
+            if selection.gguf is not None:
+                return _measure_gguf(
+                    spec, cached.listing, selection, cached.snapshot, device, free_memory_bytes
+                )
             dtype = _load_dtype(spec, cached.listing, device, gpus)
             return _measure(spec, cached.listing, selection, device, dtype, free_memory_bytes)
     if hub.offline():
@@ -82,8 +102,14 @@ def _hub(
     repo = hub.remote_repo(repo_id, revision)
     selection = select_files(repo.listing, spec)
     to_fetch = repo.listing.size_of(repo.missing(selection.files))
-    dtype = _load_dtype(spec, repo.listing, device, gpus)
-    report = _measure(spec, repo.listing, selection, device, dtype, free_memory_bytes, to_fetch=to_fetch)
+    if selection.gguf is not None:
+        on_disk = repo.snapshot if not repo.missing([selection.gguf]) else None
+        report = _measure_gguf(
+            spec, repo.listing, selection, on_disk, device, free_memory_bytes, to_fetch=to_fetch
+        )
+    else:
+        dtype = _load_dtype(spec, repo.listing, device, gpus)
+        report = _measure(spec, repo.listing, selection, device, dtype, free_memory_bytes, to_fetch=to_fetch)
     free = host.free_disk(hub.cache_dir())
     if to_fetch > free:
         reason = (
@@ -122,6 +148,49 @@ def _measure(
         cached=to_fetch == 0,
         task=None if task is None else task.value,
         activation_bytes=activation_bytes(listing, spec, task, BYTES_PER_PARAMETER.get(dtype, 4)),
+    )
+
+
+def _measure_gguf(
+    spec: DeploymentSpec,
+    listing: Listing,
+    selection: Selection,
+    folder: Path | None,
+    device: str,
+    free_memory_bytes: int | None,
+    *,
+    to_fetch: int = 0,
+) -> PreflightReport:
+    """A GGUF model from its header when the file is in `folder`, else from the listing's size."""
+    gguf = selection.gguf or selection.weights[0]
+    size = listing.sizes.get(gguf, 0)
+    task: Task | None = None if spec.task is Task.AUTO else spec.task
+    if folder is not None and (folder / gguf).is_file():
+        info = read_gguf(folder / gguf)
+        task = tasks.gguf_task(info) if task is None else task
+        parameters = info.parameters or parameters_from_size(size, info.quantization)
+        quantization, per_token = info.quantization, info.kv_bytes_per_token
+        basis = "gguf" if info.header_read else "file-size"
+    else:
+        quantization = quantization_from_name(gguf)
+        parameters, per_token, basis = parameters_from_size(size, quantization), None, "file-size"
+    # NOTE: llama.cpp keeps the weights as stored: the file's size is their memory whatever the device
+    dtype = quantization or "gguf"
+    reasons = _limit_reasons(spec, size, size, dtype, device)
+    reasons += _free_memory_reasons(size, dtype, device, free_memory_bytes)
+    return PreflightReport(
+        parameters=parameters,
+        download_bytes=listing.size_of(selection.files),
+        memory_bytes={dtype: size},
+        dtype=dtype,
+        device=device,
+        fits=not reasons,
+        reasons=reasons,
+        basis=basis,
+        cached=to_fetch == 0,
+        task=(task or Task.TEXT_GENERATION).value,
+        activation_bytes=None if per_token is None else kv_cache_bytes(spec, per_token),
+        runtime=RuntimeName.LLAMA_CPP.value,
     )
 
 

@@ -15,12 +15,13 @@ import re
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from berth.errors import BerthError, DownloadFailed, ModelNotFound, RequestTimeout
 from berth.sources import hub
 from berth.sources.listing import local_listing
-from berth.sources.policy import select_files
+from berth.sources.policy import Selection, select_files
 from berth.sources.progress import PullCancelled, PullProgress, Reporter
 from berth.sources.types import LocalModel, ProgressCallback, ResolvedSource, SourceKind
 from berth.spec import DeploymentSpec
@@ -50,17 +51,19 @@ def fetch(
     """
     if source.kind is SourceKind.PYTHON:
         return LocalModel(source=source, path=None)
-    if source.kind is SourceKind.ONNX:
+    if source.kind in (SourceKind.ONNX, SourceKind.GGUF):
         path = source.path
         if path is None or not path.is_file():
-            raise ModelNotFound(f"ONNX file {str(path)!r} does not exist; check model.source")
+            raise ModelNotFound(
+                f"{source.kind.upper()} file {str(path)!r} does not exist; check model.source"
+            )
         return LocalModel(source=source, path=path, files=(path.name,))
     if source.kind is SourceKind.LOCAL:
         folder = source.path
         if folder is None or not folder.is_dir():
             raise ModelNotFound(f"model folder {str(folder)!r} does not exist; check model.source")
         selection = select_files(local_listing(folder), spec)
-        return LocalModel(source=source, path=folder, files=selection.files)
+        return LocalModel(source=source, path=model_root(folder, selection), files=selection.files)
     if timeout_s is None:
         from berth.settings import get_settings
 
@@ -79,14 +82,22 @@ def pull_hub(
         if not cached.missing(selection.files):
             total = cached.listing.size_of(selection.files)
             Reporter(on_progress, total)(total)
-            return LocalModel(source=source, path=cached.snapshot, revision=cached.sha, files=selection.files)
+            path = model_root(cached.snapshot, selection)
+            return LocalModel(source=source, path=path, revision=cached.sha, files=selection.files)
     if hub.offline():
         raise DownloadFailed(hub.offline_message(repo_id))
     repo = hub.remote_repo(repo_id, revision)
     selection = select_files(repo.listing, spec)
     _download(repo, selection.files, on_progress, deadline, timeout_s)
     hub.write_ref(repo_id, revision, repo.sha)
-    return LocalModel(source=source, path=repo.snapshot, revision=repo.sha, files=selection.files)
+    return LocalModel(
+        source=source, path=model_root(repo.snapshot, selection), revision=repo.sha, files=selection.files
+    )
+
+
+def model_root(folder: Path, selection: Selection) -> Path:
+    """What the runtime loads: the folder, or for a GGUF model the one .gguf file chosen in it."""
+    return folder / selection.gguf if selection.gguf is not None else folder
 
 
 def _download(

@@ -1,4 +1,5 @@
-"""Understand a model source string without touching the network: hub id, folder, .onnx file or class."""
+"""Understand a model source string without touching the network: hub id, folder, .onnx or .gguf file,
+or class."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ def resolve_source(ref: ModelRef) -> ResolvedSource:
     if kind is SourceKind.PYTHON:
         return ResolvedSource(SourceKind.PYTHON, source, target=source)
     if kind is SourceKind.ONNX:
-        return ResolvedSource(SourceKind.ONNX, source, path=_onnx_file(source))
+        return ResolvedSource(SourceKind.ONNX, source, path=_model_file(source, "ONNX"))
+    if kind is SourceKind.GGUF:
+        return ResolvedSource(SourceKind.GGUF, source, path=_model_file(source, "GGUF"))
     if kind is SourceKind.LOCAL:
         return ResolvedSource(SourceKind.LOCAL, source, path=_model_folder(source))
     if kind is SourceKind.HUB:
@@ -29,10 +32,10 @@ def resolve_source(ref: ModelRef) -> ResolvedSource:
     raise InvalidSpec(f"model.source {source!r} is not a model source berth understands: {ACCEPTED_FORMS}")
 
 
-def _onnx_file(source: str) -> Path:
+def _model_file(source: str, kind: str) -> Path:
     path = Path(source).expanduser().resolve()
     if not path.is_file():
-        raise ModelNotFound(f"ONNX file {str(path)!r} does not exist; check model.source")
+        raise ModelNotFound(f"{kind} file {str(path)!r} does not exist; check model.source")
     return path
 
 
@@ -43,6 +46,6 @@ def _model_folder(source: str) -> Path:
     if not path.is_dir():
         raise ModelNotFound(
             f"{str(path)!r} is a file, not a model folder; point model.source at the folder that holds "
-            "config.json and the weights, or at an .onnx file"
+            "config.json and the weights, or at an .onnx or .gguf file"
         )
     return path

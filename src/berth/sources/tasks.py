@@ -1,12 +1,15 @@
 """Which runtime and task serve a model on disk, told from its files alone (no torch).
 
-Auto-detection, in order: a Python predictor → python; an .onnx file → onnx; a folder with
-modules.json → sentence-transformers; a folder with config.json and weights → transformers; a
-folder with only an ONNX graph → onnx. The task comes from config.json's `architectures` (or an ONNX
-graph's outputs). Explicit choices are honoured, and impossible ones refused with a sentence naming
-what would work. It lives with the sources, not the runtimes, so the control plane can tell a user
-what a model will be served as without importing any runtime; `berth.runtimes.registry` maps the
-answer to a runtime class. The folder readers here are the ones the runtimes' loaders use too.
+Auto-detection, in order: a Python predictor → python; an .onnx file → onnx; a .gguf file, or a
+folder whose only weights are .gguf files → llama-cpp; a folder with modules.json →
+sentence-transformers; a folder with config.json and weights → transformers; a folder with only an
+ONNX graph → onnx. The task comes from config.json's `architectures` (or an ONNX graph's outputs); a
+GGUF model is a text-generation model, and a GGUF embedding model (its header names an encoder
+architecture or a pooling type) is refused. Explicit choices are honoured, and impossible ones
+refused with a sentence naming what would work. It lives with the sources, not the runtimes, so the
+control plane can tell a user what a model will be served as without importing any runtime;
+`berth.runtimes.registry` maps the answer to a runtime class. The folder readers here are the ones
+the runtimes' loaders use too.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from typing import Any
 
 from berth.errors import ModelNotFound, UnsupportedModel
 from berth.sourcekind import SourceKind
-from berth.sources.listing import Listing, read_local_json
-from berth.sources.policy import PICKLE_WEIGHTS, SAFE_WEIGHTS
+from berth.sources.gguf_header import GGUFInfo, read_gguf
+from berth.sources.listing import Listing, local_listing, read_local_json
+from berth.sources.policy import GGUF_SUFFIX, PICKLE_WEIGHTS, SAFE_WEIGHTS, choose_gguf, wants_gguf
 from berth.sources.types import LocalModel
 from berth.spec import DeploymentSpec, RuntimeName, Task
 
@@ -28,6 +32,7 @@ RUNTIME_TASKS: dict[RuntimeName, frozenset[Task]] = {
     RuntimeName.TRANSFORMERS: frozenset(Task) - {Task.AUTO},
     RuntimeName.SENTENCE_TRANSFORMERS: frozenset({Task.FEATURE_EXTRACTION}),
     RuntimeName.ONNX: frozenset({Task.FEATURE_EXTRACTION, Task.TEXT_CLASSIFICATION}),
+    RuntimeName.LLAMA_CPP: frozenset({Task.TEXT_GENERATION}),
 }
 SUPPORTED_TASKS = ", ".join(sorted(t.value for t in RUNTIME_TASKS[RuntimeName.TRANSFORMERS]))
 
@@ -128,7 +133,7 @@ def detect(model: LocalModel, spec: DeploymentSpec) -> tuple[RuntimeName, Task]:
     ['sentence-transformers', 'feature-extraction']
     """
     is_python = model.source.kind is SourceKind.PYTHON
-    name = spec.runtime if spec.runtime is not RuntimeName.AUTO else _detect_runtime(model)
+    name = spec.runtime if spec.runtime is not RuntimeName.AUTO else _detect_runtime(model, spec)
     if is_python != (name is RuntimeName.PYTHON):
         if is_python:
             raise UnsupportedModel(
@@ -141,13 +146,33 @@ def detect(model: LocalModel, spec: DeploymentSpec) -> tuple[RuntimeName, Task]:
     if name is RuntimeName.PYTHON:
         return name, spec.task  # NOTE: a predictor's task is whatever it does; berth cannot tell
     path = model_path(model)
-    _check_fits(name, path, model)
-    task = spec.task if spec.task is not Task.AUTO else _detect_task(name, model)
+    task: Task
+    gguf = gguf_file(path, spec)
+    if gguf is not None and name is not RuntimeName.LLAMA_CPP:
+        raise UnsupportedModel(
+            f"{gguf} is a GGUF file, which only the llama-cpp runtime serves, not {name}; "
+            "use runtime: auto or llama-cpp"
+        )
+    if name is RuntimeName.LLAMA_CPP:
+        if gguf is None:
+            raise UnsupportedModel(
+                f"the llama-cpp runtime serves GGUF files, and {path} is none and holds none; "
+                "use runtime: auto, or point model.source at a .gguf file"
+            )
+        gguf_task(read_gguf(gguf))  # refuses an embedding model, whatever the spec's task
+        task = spec.task if spec.task is not Task.AUTO else Task.TEXT_GENERATION
+    else:
+        _check_fits(name, path, model)
+        task = spec.task if spec.task is not Task.AUTO else _detect_task(name, model)
     if task not in RUNTIME_TASKS[name]:
         served = ", ".join(sorted(t.value for t in RUNTIME_TASKS[name]))
         raise UnsupportedModel(
             f"the {name} runtime cannot serve {task}; it serves {served}"
-            + ("; use runtime: transformers" if task in RUNTIME_TASKS[RuntimeName.TRANSFORMERS] else "")
+            + (
+                "; use runtime: transformers"
+                if gguf is None and task in RUNTIME_TASKS[RuntimeName.TRANSFORMERS]
+                else ""
+            )
         )
     return name, task
 
@@ -160,6 +185,8 @@ def check_listing_task(listing: Listing, spec: DeploymentSpec) -> Task | None:
     where the files do not settle it here (sentence-transformers, ONNX graphs, an explicit task): the
     worker's `detect` decides those from the downloaded files.
     """
+    if wants_gguf(listing, spec):
+        return Task.TEXT_GENERATION if spec.task is Task.AUTO else None
     if spec.task is not Task.AUTO or spec.runtime not in (RuntimeName.AUTO, RuntimeName.TRANSFORMERS):
         return None
     names = set(listing.sizes)
@@ -177,6 +204,26 @@ def check_listing_task(listing: Listing, spec: DeploymentSpec) -> Task | None:
     if task is None:
         raise UnsupportedModel(unknown_task_message(listing.name, config))
     return task
+
+
+def gguf_file(path: Path, spec: DeploymentSpec) -> Path | None:
+    """The GGUF file a model path serves: the .gguf file itself, or the one chosen in a folder whose
+    weights are GGUF files (`berth.sources.policy.choose_gguf`); None for any other model."""
+    if path.is_file():
+        return path if path.name.lower().endswith(GGUF_SUFFIX) else None
+    listing = local_listing(path)
+    return path / choose_gguf(listing, spec.model.file) if wants_gguf(listing, spec) else None
+
+
+def gguf_task(info: GGUFInfo) -> Task:
+    """A GGUF model's task: text generation; an embedding or ranking model is refused."""
+    if info.is_embedding:
+        why = f"pooling type {info.pooling}" if info.pooling else f"architecture {info.architecture}"
+        raise UnsupportedModel(
+            f"{info.path.name} is an embedding model ({why} in its GGUF header); berth serves GGUF "
+            "text-generation models, so deploy its safetensors version for embeddings"
+        )
+    return Task.TEXT_GENERATION
 
 
 def model_path(model: LocalModel) -> Path:
@@ -316,14 +363,18 @@ def is_cross_encoder(st_config: Any) -> bool:
     return isinstance(st_config, dict) and st_config.get("model_type") == "CrossEncoder"
 
 
-def _detect_runtime(model: LocalModel) -> RuntimeName:
+def _detect_runtime(model: LocalModel, spec: DeploymentSpec) -> RuntimeName:
     if model.source.kind is SourceKind.PYTHON:
         return RuntimeName.PYTHON
     path = model_path(model)
+    if gguf_file(path, spec) is not None:
+        return RuntimeName.LLAMA_CPP
     if path.is_file():
         if path.suffix == ".onnx":
             return RuntimeName.ONNX
-        raise UnsupportedModel(f"{path} is a file berth cannot serve; give a model folder or an .onnx file")
+        raise UnsupportedModel(
+            f"{path} is a file berth cannot serve; give a model folder, an .onnx file or a .gguf file"
+        )
     if is_sentence_transformers(path):
         return RuntimeName.SENTENCE_TRANSFORMERS
     if (path / "config.json").is_file() and has_torch_weights(path):

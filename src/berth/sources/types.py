@@ -26,13 +26,13 @@ class ResolvedSource:
     reference: str  # the source as the user wrote it
     repo_id: str | None = None  # HUB
     revision: str | None = None  # HUB: as asked (branch, tag or sha)
-    path: Path | None = None  # LOCAL folder or ONNX file (absolute)
+    path: Path | None = None  # LOCAL folder, ONNX or GGUF file (absolute)
     target: str | None = None  # PYTHON: "module:Class"
 
 
 @dataclass(frozen=True)
 class LocalModel:
-    """A model ready to load from disk: a folder (or an .onnx file) and the commit it came from."""
+    """A model ready to load from disk: a folder (or an .onnx or .gguf file) and the commit it came from."""
 
     source: ResolvedSource
     path: Path | None  # None for PYTHON predictors
@@ -51,11 +51,12 @@ class PreflightReport:
     device: str = "cpu"
     fits: bool = True
     reasons: tuple[str, ...] = ()  # why it does not fit, one sentence each
-    basis: str = "none"  # how `parameters` was found: safetensors | config | file-size | none
+    basis: str = "none"  # how `parameters` was found: safetensors | config | gguf | file-size | none
     cached: bool = False  # HUB: every file it needs is already in the Hugging Face cache
     task: str | None = None  # what config.json says (or the spec), when that settles it before loading
     # one full batch's working memory (image, speech models), or the KV cache's budget (generation)
     activation_bytes: int | None = None
+    runtime: str | None = None  # when the files settle it before loading: llama-cpp for a GGUF model
 
 
 @dataclass(frozen=True)

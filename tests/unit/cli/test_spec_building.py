@@ -53,6 +53,18 @@ def test_a_hub_id_with_overrides() -> None:
     assert spec.runtime is RuntimeName.SENTENCE_TRANSFORMERS
 
 
+def test_a_gguf_repo_with_its_file_and_runtime() -> None:
+    spec = build_spec(
+        "TheOrg/Tiny-GGUF", name="chat", runtime="llama-cpp", file="*Q4_K_M.gguf", revision="v2"
+    )
+    assert (spec.model.source, spec.model.file, spec.model.revision) == (
+        "TheOrg/Tiny-GGUF",
+        "*Q4_K_M.gguf",
+        "v2",
+    )
+    assert spec.runtime is RuntimeName.LLAMA_CPP
+
+
 def test_unset_overrides_keep_the_defaults() -> None:
     spec = build_spec("gpt2", name="writer", replicas=None, device=None)
     assert (spec.name, spec.replicas, spec.device) == ("writer", 1, "auto")

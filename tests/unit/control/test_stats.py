@@ -78,8 +78,8 @@ def test_generation_numbers_come_from_the_workers_own_metrics() -> None:
     before = scrape(100.0)
     for replica in replicas:
         for _ in range(4):
-            replica.observe_first_token(0.03)  # between the 25 and 50 ms bounds
-        replica.observe_tokens(50, 1.0)
+            replica.observe_first_token(0.03, 1)  # between the 25 and 50 ms bounds; a token each
+        replica.observe_tokens(46, 1.0)
     sample = point(before, scrape(110.0))
     assert sample.tokens_per_s == 10.0  # 2 replicas x 50 tokens over 10 s
     assert sample.ttft_p50_ms is not None

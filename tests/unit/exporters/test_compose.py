@@ -149,6 +149,27 @@ def test_local_models_are_mounted_and_moved_under_models(tmp_path: Path) -> None
     assert shipped["device"] == "cuda"  # the container sees its one GPU as device 0
 
 
+def test_a_gguf_deployment_installs_the_llama_cpp_extra() -> None:
+    hub = parse_spec({"name": "qwen", "model": {"source": "org/qwen-GGUF", "file": "*Q4_K_M.gguf"}})
+    local = parse_spec({"name": "tiny", "model": {"source": "./models/tiny-Q8_0.gguf"}})
+    for spec in (hub, local):
+        files = bundle("compose", [spec], ExportOptions(ml_packages="volume"))
+        assert '"llama-cpp-python==0.3.36" "gguf>=0.17"' not in files["Dockerfile"]  # volume mode: at start
+        assert "llama-cpp-python==0.3.36 gguf>=0.17" in files["docker-entrypoint.sh"]
+        baked = bundle("compose", [spec], ExportOptions(ml_packages="bake"))
+        assert '"llama-cpp-python==0.3.36" "gguf>=0.17"' in baked["Dockerfile"]
+    shipped = yaml.safe_load(bundle("compose", [local], ExportOptions())["specs/tiny.yaml"])
+    assert shipped["model"] == {"source": "/models/tiny/tiny-Q8_0.gguf", "revision": "main"}
+    assert (
+        "./models/tiny:/models/tiny:ro"
+        in compose(bundle("compose", [local], ExportOptions()))["services"]["tiny"]["volumes"]
+    )
+    chosen = yaml.safe_load(bundle("compose", [hub], ExportOptions())["specs/qwen.yaml"])
+    assert chosen["model"]["file"] == "*Q4_K_M.gguf"
+    plain = bundle("compose", [cpu_spec()], ExportOptions(ml_packages="bake"))
+    assert "llama-cpp-python" not in plain["Dockerfile"]
+
+
 @pytest.mark.parametrize("name", ["nginx", "control-plane", "postgres"])
 def test_a_deployment_may_not_take_a_service_name(name: str) -> None:
     from berth.errors import InvalidSpec

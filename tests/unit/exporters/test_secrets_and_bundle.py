@@ -6,12 +6,13 @@ import io
 import re
 import tarfile
 import zipfile
+from pathlib import Path
 
 import pytest
 
 from berth.errors import InvalidSpec
 from berth.exporters import TARGETS, ExportOptions, HpaOptions, archive, bundle
-from berth.exporters.common import ML_REQUIREMENTS
+from berth.exporters.common import LLAMA_CPP_REQUIREMENTS, ML_REQUIREMENTS
 from berth.spec import DeploymentSpec
 from tests.unit.exporters.conftest import API_KEY_VALUE, DB_PASSWORD_VALUE, HF_TOKEN_VALUE, cpu_spec, gpu_spec
 
@@ -71,6 +72,15 @@ def test_names_must_be_unique_and_present(cpu: DeploymentSpec) -> None:
         bundle("kubernetes", [cpu, cpu])
     with pytest.raises(InvalidSpec, match="at least one"):
         bundle("compose", [])
+
+
+def test_llama_cpp_requirements_are_the_llama_cpp_extra() -> None:
+    import tomllib
+
+    pyproject = tomllib.loads(
+        (Path(__file__).resolve().parents[3] / "pyproject.toml").read_text(encoding="utf-8")
+    )
+    assert tuple(pyproject["project"]["optional-dependencies"]["llama-cpp"]) == LLAMA_CPP_REQUIREMENTS
 
 
 def test_ml_requirements_match_the_package_extras() -> None:

@@ -99,12 +99,14 @@ def test_a_sequence_not_streamed_gets_one_delta_equal_to_the_stream(lm: Runtime)
     assert isinstance(whole, Delta)
     assert whole.text == _text(streamed)
     assert whole.token_ids == tuple(t for d in streamed for t in d.token_ids)
-    assert whole.logprobs is not None and len(whole.logprobs) == len(whole.token_ids)
+    assert whole.logprobs is not None
+    assert len(whole.logprobs) == len(whole.token_ids)
     assert (whole.finish_reason, whole.completion_tokens) == (
         streamed[-1].finish_reason,
         streamed[-1].completion_tokens,
     )
-    assert whole.first_token_at is not None and started < whole.first_token_at < time.perf_counter()
+    assert whole.first_token_at is not None
+    assert started < whole.first_token_at < time.perf_counter()
     assert all(d.first_token_at is None for d in streamed)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from berth.errors import UnsupportedModel
 from berth.sources import extras
-from berth.spec import Task
+from berth.spec import RuntimeName, Task
 
 
 def test_an_installed_package_or_a_task_without_one_passes() -> None:
@@ -38,3 +38,16 @@ def test_the_check_and_the_deployer_import_neither_chronos_nor_torch() -> None:
         "assert not {'chronos', 'torch'} & set(sys.modules), 'imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_runtime_whose_package_is_missing_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    absent = extras.TaskPackage("berth_no_such_module", "llama-cpp-python", "llama-cpp")
+    monkeypatch.setitem(extras.RUNTIME_PACKAGES, RuntimeName.LLAMA_CPP, absent)
+    with pytest.raises(UnsupportedModel) as caught:
+        extras.require_runtime_package("llama-cpp")
+    assert caught.value.message == (
+        "the llama-cpp runtime needs llama-cpp-python, which is not installed: "
+        "pip install 'modelberth[llama-cpp]'"
+    )
+    for runtime in (RuntimeName.TRANSFORMERS, "onnx", None):
+        extras.require_runtime_package(runtime)

@@ -692,6 +692,8 @@ export interface components {
              * @default main
              */
             revision: string;
+            /** File */
+            file?: string | null;
             /**
              * Allow Pickle
              * @default false
@@ -778,7 +780,7 @@ export interface components {
          * SourceKind
          * @enum {string}
          */
-        SourceKind: "hub" | "local" | "onnx" | "python";
+        SourceKind: "hub" | "local" | "onnx" | "gguf" | "python";
         /**
          * Stage
          * @enum {string}

@@ -25,12 +25,30 @@ describe("buildSpec", () => {
     const pinned = { ...form, revision: "v1.0" };
     expect(buildSpec(pinned, "minilm", "hub").model).toEqual({ source: form.source, revision: "v1.0" });
     expect(buildSpec(pinned).model).toEqual({ source: form.source, revision: "v1.0" }); // kind not known yet
-    for (const kind of ["local", "onnx", "python"] as const) {
+    for (const kind of ["local", "onnx", "gguf", "python"] as const) {
       expect(buildSpec({ ...pinned, source: " ./models/x " }, "x", kind).model).toEqual({ source: "./models/x" });
     }
     expect(buildSpec({ ...form, revision: "main" }, "minilm", "hub").model).toEqual({ source: form.source });
     expect(buildSpec({ ...form, port: "8150" }).port).toBe(8150);
     expect(buildSpec({ ...form, port: "" }).port).toBeNull();
+  });
+
+  it("writes a file glob to model.file for a hub repo or a folder, never for a single-file source", () => {
+    const chosen = { ...form, source: "Qwen/Qwen3-0.6B-GGUF", file: " *Q4_K_M.gguf " };
+    expect(buildSpec(chosen, "qwen", "hub").model).toEqual({ source: "Qwen/Qwen3-0.6B-GGUF", file: "*Q4_K_M.gguf" });
+    expect(buildSpec({ ...chosen, revision: "v2" }).model).toEqual({
+      source: "Qwen/Qwen3-0.6B-GGUF",
+      revision: "v2",
+      file: "*Q4_K_M.gguf",
+    });
+    expect(buildSpec({ ...chosen, source: "./ggufs" }, "g", "local").model).toEqual({ source: "./ggufs", file: "*Q4_K_M.gguf" });
+    for (const kind of ["onnx", "gguf", "python"] as const) {
+      expect(buildSpec({ ...chosen, source: "./x.gguf" }, "x", kind).model).toEqual({ source: "./x.gguf" });
+    }
+    expect(buildSpec({ ...chosen, file: "  " }, "qwen", "hub").model).toEqual({ source: "Qwen/Qwen3-0.6B-GGUF" });
+    expect(specToYaml(buildSpec(chosen, "qwen", "hub"))).toContain(
+      'model:\n  source: Qwen/Qwen3-0.6B-GGUF\n  file: "*Q4_K_M.gguf"\n',
+    );
   });
 });
 

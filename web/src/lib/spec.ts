@@ -7,6 +7,7 @@ export type DType = "auto" | "float32" | "float16" | "bfloat16";
 export interface WizardForm {
   source: string;
   revision: string;
+  file: string; // empty: no model.file (a glob choosing one file of a repo or folder of many)
   task: string;
   runtime: string;
   device: string;
@@ -26,6 +27,7 @@ export interface WizardForm {
 export const DEFAULT_FORM: WizardForm = {
   source: "",
   revision: "main",
+  file: "",
   task: "auto",
   runtime: "auto",
   device: "auto",
@@ -44,7 +46,7 @@ export const DEFAULT_FORM: WizardForm = {
 
 export interface DeploymentSpec {
   name: string;
-  model: { source: string; revision?: string };
+  model: { source: string; revision?: string; file?: string };
   task: string;
   runtime: string;
   device: string;
@@ -58,21 +60,24 @@ export interface DeploymentSpec {
 }
 
 /** The kind of a source as the API describes it (`GET /api/v1/sources/describe`); null when not known. */
-export type SourceKind = "hub" | "local" | "onnx" | "python" | null;
+export type SourceKind = "hub" | "local" | "onnx" | "gguf" | "python" | null;
 
 /**
  * The spec the form describes. The revision is kept unless the API said the source is not a hub id:
  * it only means something for hub models (the control plane ignores it for others), and "main" is the
- * default and needs no mention.
+ * default and needs no mention. The file glob is kept for a hub repo or a folder (or a source not yet
+ * described): it chooses one of their files, and a single-file source has nothing to choose from.
  */
 export function buildSpec(form: WizardForm, name: string = form.name, kind: SourceKind = null): DeploymentSpec {
   const source = form.source.trim();
   const revision = form.revision.trim();
   const port = form.port.trim() === "" ? null : Number(form.port);
+  const file = form.file.trim();
   const keepRevision = (kind === null || kind === "hub") && revision && revision !== "main";
+  const keepFile = (kind === null || kind === "hub" || kind === "local") && file !== "";
   return {
     name,
-    model: keepRevision ? { source, revision } : { source },
+    model: { source, ...(keepRevision ? { revision } : {}), ...(keepFile ? { file } : {}) },
     task: form.task,
     runtime: form.runtime,
     device: form.device,

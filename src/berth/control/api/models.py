@@ -46,7 +46,7 @@ async def run_preflight(
     report = await asyncio.to_thread(preflight, parsed, source)
     runtime, task = await asyncio.to_thread(_detect, parsed, source, report.cached)
     return PreflightPublic(
-        runtime=runtime,
+        runtime=runtime or report.runtime,
         task=task or report.task,
         activation_bytes=report.activation_bytes,
         source_kind=source.kind,
@@ -97,7 +97,7 @@ async def pull_model(request: PullRequest) -> StreamingResponse:
     spec = DeploymentSpec.model_validate(
         {
             "name": "pull",
-            "model": {"source": request.source, "revision": request.revision},
+            "model": {"source": request.source, "revision": request.revision, "file": request.file},
             "allow_pickle": request.allow_pickle,
             "trust_remote_code": request.trust_remote_code,
         }

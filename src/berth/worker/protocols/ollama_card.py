@@ -1,8 +1,11 @@
 """What Ollama's model listings say about the one model a worker serves (`/api/tags`, `/show`, `/ps`).
 
-Ollama describes a GGUF file; berth describes the folder it loaded, read once when the routes are
-built: the weights berth's file policy selects (their bytes, and their safetensors headers for the
-parameter count and the stored dtype), and config.json for the family and the context length.
+Ollama describes a GGUF file; berth describes the model it loaded, read once when the routes are
+built. A GGUF model is described as Ollama does, from its header: the architecture is the family, the
+file type the quantization level, and `model_info` carries its `general.*` and `<architecture>.*` keys.
+A folder is described by the weights berth's file policy selects (their bytes, and their safetensors
+headers for the parameter count and the stored dtype), and config.json for the family and the
+context length.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from berth.errors import BerthError
+from berth.sources.gguf_header import read_gguf
 from berth.sources.listing import Listing, local_listing
 from berth.sources.params import count_parameters
 from berth.sources.policy import select_files
+from berth.sources.tasks import gguf_file
 from berth.spec import DType, Task
 from berth.worker.service import ModelService
 
@@ -44,6 +49,7 @@ class ModelCard:
     quantization: str = ""
     context_length: int | None = None
     config: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)  # a GGUF header's general.* and <arch>.* keys
 
     @property
     def tag(self) -> str:
@@ -93,7 +99,7 @@ class ModelCard:
         for key, ollama_key in (("hidden_size", "embedding_length"), ("num_hidden_layers", "block_count")):
             if isinstance(self.config.get(key), int):
                 info[f"{self.family}.{ollama_key}"] = self.config[key]
-        return info
+        return {**info, **self.metadata}
 
 
 def describe(service: ModelService) -> ModelCard:
@@ -110,6 +116,9 @@ def describe(service: ModelService) -> ModelCard:
 
 
 def _read(service: ModelService, path: Path) -> ModelCard:
+    gguf = gguf_file(path, service.spec)
+    if gguf is not None:
+        return _read_gguf(service, gguf)
     listing = local_listing(path) if path.is_dir() else local_listing(path.parent, sizes=_one_file(path))
     try:
         weights = list(select_files(listing, service.spec).weights)
@@ -130,6 +139,25 @@ def _read(service: ModelService, path: Path) -> ModelCard:
         quantization=_quantization(service, listing, weights),
         context_length=next((config[k] for k in CONTEXT_KEYS if isinstance(config.get(k), int)), None),
         config=config,
+    )
+
+
+def _read_gguf(service: ModelService, path: Path) -> ModelCard:
+    info = read_gguf(path)
+    listing = local_listing(path.parent, sizes=_one_file(path))
+    return ModelCard(
+        name=service.name,
+        task=service.task,
+        size=info.file_bytes,
+        # NOTE: one hub commit may hold many quantizations: the file's name tells them apart
+        digest=_digest(listing, [path.name], service.revision and f"{service.revision}/{path.name}"),
+        modified_at=_modified_at(path, [path.name]),
+        family=info.architecture or service.runtime.name,
+        format="gguf",
+        parameters=info.parameters,
+        quantization=info.quantization or "",
+        context_length=info.context_length,
+        metadata={k: v for k, v in info.metadata.items() if not isinstance(v, list)},
     )
 
 

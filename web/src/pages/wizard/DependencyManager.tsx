@@ -3,7 +3,7 @@ import { CodeBlock } from "../../components/CodeBlock";
 import { Field } from "./Field";
 import type { StepProps } from "./steps";
 
-const RUNTIMES = ["auto", "transformers", "sentence-transformers", "onnx", "python"];
+const RUNTIMES = ["auto", "transformers", "sentence-transformers", "onnx", "python", "llama-cpp"];
 
 export function DependencyManager({ form, update, system }: StepProps<{ system: SystemInfo | null }>) {
   const chosen = system?.runtimes.find((r) => r.runtime === form.runtime);

@@ -79,6 +79,26 @@ export function ModelSelection({ form, update, preflight, described, checking, p
           )}
         </Field>
       )}
+      {(described?.kind === "hub" || described?.kind === "local") && (
+        <Field
+          id="model-file"
+          label="File (optional)"
+          hint="For a repository or folder of several GGUF files: a glob choosing the one to serve, such as *Q4_K_M.gguf. Only that file is downloaded."
+        >
+          {(describedBy) => (
+            <input
+              id="model-file"
+              type="text"
+              spellCheck={false}
+              autoComplete="off"
+              placeholder="*Q4_K_M.gguf"
+              value={form.file}
+              onChange={(event) => update({ file: event.target.value })}
+              aria-describedby={describedBy}
+            />
+          )}
+        </Field>
+      )}
       <Field id="model-task" label="Task" hint="auto detects the task from the model's configuration.">
         {(describedBy) => (
           <select id="model-task" value={form.task} onChange={(event) => update({ task: event.target.value })} aria-describedby={describedBy}>

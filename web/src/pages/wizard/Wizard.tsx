@@ -22,8 +22,8 @@ interface Check {
 
 /** Everything preflight depends on: a new answer is needed only when one of these changes. */
 function preflightKey(form: WizardForm): string {
-  const { source, revision, task, runtime, device, dtype, maxMemoryGb, maxModelSizeGb, trustRemoteCode, allowPickle } = form;
-  return JSON.stringify([source.trim(), revision, task, runtime, device, dtype, maxMemoryGb, maxModelSizeGb, trustRemoteCode, allowPickle]);
+  const { source, revision, file, task, runtime, device, dtype, maxMemoryGb, maxModelSizeGb, trustRemoteCode, allowPickle } = form;
+  return JSON.stringify([source.trim(), revision, file.trim(), task, runtime, device, dtype, maxMemoryGb, maxModelSizeGb, trustRemoteCode, allowPickle]);
 }
 
 export function Wizard() {
