@@ -50,7 +50,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from berth.errors import BerthError, InvalidInput, ModelError, NotReady, QueueFull
 from berth.runtimes.generation import GenerationParams
@@ -246,7 +246,101 @@ class Sequence(GeneratedText):
         self.generator: Any = None
 
 
-class Engine:
+S = TypeVar("S", bound=GeneratedText)
+
+
+class SequenceQueue(Generic[S]):
+    """What both engines share around their model step: the queue of waiting sequences with its
+    bound, the engine thread, the blocking `generate`, and delivery of deltas to the sinks."""
+
+    def __init__(self, limits: EngineLimits, thread_name: str) -> None:
+        self.limits = limits
+        self._cond = threading.Condition()
+        self._waiting: deque[S] = deque()
+        self._rows: list[S] = []
+        self._closed = False
+        self._generated = 0
+        self._outbox: list[tuple[S, Delta | BaseException]] = []
+        self._thread = threading.Thread(target=self._run, name=thread_name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _stop_thread(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def submit(
+        self, prompt_ids: list[int], params: GenerationParams, sink: Sink, *, stream: bool = True
+    ) -> S:
+        raise NotImplementedError
+
+    def _enqueue(self, sequence: S) -> S:
+        """Queue a checked sequence, or refuse it: the worker is closing (503) or the queue is full (503)."""
+        with self._cond:
+            if self._closed:
+                raise NotReady("the worker is shutting down; retry on another replica")
+            if len(self._waiting) >= self.limits.max_queue:
+                raise QueueFull(
+                    f"{len(self._waiting)} sequences are already waiting (limits.max_queue); retry "
+                    "later, or raise generation.max_concurrent_sequences, limits.max_queue or replicas"
+                )
+            self._waiting.append(sequence)
+            self._cond.notify()
+        return sequence
+
+    def generate(self, prompt_ids: list[int], params: GenerationParams) -> list[Delta]:
+        """Submit one sequence and block until it finishes (warm-up, tests); not on the engine thread."""
+        done = threading.Event()
+        deltas: list[Delta] = []
+        failure: list[BaseException] = []
+
+        def sink(item: Delta | BaseException) -> None:
+            if isinstance(item, BaseException):
+                failure.append(item)
+                done.set()
+                return
+            deltas.append(item)
+            if item.finish_reason is not None:
+                done.set()
+
+        self.submit(prompt_ids, params, sink)
+        done.wait()
+        if failure:
+            raise failure[0]
+        return deltas
+
+    def _emit(self, sequence: S, text: str, reason: str | None) -> None:
+        if (delta := sequence.delta(text, reason)) is not None:
+            self._outbox.append((sequence, delta))
+
+    def _flush(self) -> None:
+        outbox, self._outbox = self._outbox, []
+        for sequence, item in outbox:
+            if sequence.cancelled:
+                continue
+            try:
+                sequence.sink(item)
+            except Exception:  # a sink must not stop the engine
+                log.exception("delivering a generated delta failed")
+
+    def _fail_waiting_and(self, rows: list[S], failure: BerthError) -> None:
+        """Fail `rows` and every waiting sequence with `failure`, and deliver it (at shutdown)."""
+        with self._cond:
+            waiting, self._waiting = list(self._waiting), deque()
+        for sequence in [*rows, *waiting]:
+            if not sequence.finished:
+                self._outbox.append((sequence, failure))
+        self._flush()
+
+
+class Engine(SequenceQueue[Sequence]):
     """A causal LM and its tokenizer behind one decoding thread.
 
     >>> engine = Engine(model, tokenizer, "cpu", limits, eos_ids={0})
@@ -257,37 +351,23 @@ class Engine:
     def __init__(
         self, model: Any, tokenizer: Any, device: str, limits: EngineLimits, eos_ids: set[int]
     ) -> None:
+        super().__init__(limits, "berth-engine")
         self.model = model
         self.tokenizer = tokenizer
         self.device = device
-        self.limits = limits
         self.eos_ids = frozenset(eos_ids)
         self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0)
         self._backend = getattr(tokenizer, "backend_tokenizer", None)  # the engine thread's own use only
         self._keep_arg = "logits_to_keep" in inspect.signature(model.forward).parameters
-        self._cond = threading.Condition()
-        self._waiting: deque[Sequence] = deque()
-        self._rows: list[Sequence] = []
         self._cache: Any = None
         self._mask: Any = None
         self._joinable = True  # False once a sliding cache layer is seen (see the top)
         self._peak = 1  # the most rows since the engine last ran dry: how many to gather
-        self._closed = False
-        self._generated = 0
-        self._outbox: list[tuple[Sequence, Delta | BaseException]] = []
-        self._thread = threading.Thread(target=self._run, name="berth-engine", daemon=True)
 
     # -- any thread ---------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        self._thread.start()
-
     def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-        if self._thread.is_alive():
-            self._thread.join(timeout=30)
+        self._stop_thread()
 
     def stats(self) -> EngineStats:
         rows = len(self._rows)
@@ -324,39 +404,7 @@ class Engine:
             from tokenizers.decoders import DecodeStream
 
             decoder = DecodeStream(skip_special_tokens=True)
-        sequence = Sequence(list(prompt_ids), params, max_new, sink, decoder, stream)
-        with self._cond:
-            if self._closed:
-                raise NotReady("the worker is shutting down; retry on another replica")
-            if len(self._waiting) >= self.limits.max_queue:
-                raise QueueFull(
-                    f"{len(self._waiting)} sequences are already waiting (limits.max_queue); retry "
-                    "later, or raise generation.max_concurrent_sequences, limits.max_queue or replicas"
-                )
-            self._waiting.append(sequence)
-            self._cond.notify()
-        return sequence
-
-    def generate(self, prompt_ids: list[int], params: GenerationParams) -> list[Delta]:
-        """Submit one sequence and block until it finishes (warm-up, tests); not on the engine thread."""
-        done = threading.Event()
-        deltas: list[Delta] = []
-        failure: list[BaseException] = []
-
-        def sink(item: Delta | BaseException) -> None:
-            if isinstance(item, BaseException):
-                failure.append(item)
-                done.set()
-                return
-            deltas.append(item)
-            if item.finish_reason is not None:
-                done.set()
-
-        self.submit(prompt_ids, params, sink)
-        done.wait()
-        if failure:
-            raise failure[0]
-        return deltas
+        return self._enqueue(Sequence(list(prompt_ids), params, max_new, sink, decoder, stream))
 
     # -- the engine thread --------------------------------------------------------------------------
 
@@ -549,10 +597,6 @@ class Engine:
         text = str(self.tokenizer.decode(sequence.generated, skip_special_tokens=True))
         return "" if text.endswith("\ufffd") else text[sequence.released + len(sequence.held) :]
 
-    def _emit(self, sequence: Sequence, text: str, reason: str | None) -> None:
-        if (delta := sequence.delta(text, reason)) is not None:
-            self._outbox.append((sequence, delta))
-
     def _keep(self, keep: list[int]) -> None:
         """Keep only these rows of the batch, and drop the cache columns none of them uses."""
         import torch
@@ -572,16 +616,6 @@ class Engine:
                 layer.values = layer.values[:, :, first:]
             self._mask = self._mask[:, first:]
 
-    def _flush(self) -> None:
-        outbox, self._outbox = self._outbox, []
-        for sequence, item in outbox:
-            if sequence.cancelled:
-                continue
-            try:
-                sequence.sink(item)
-            except Exception:  # a sink must not stop the engine
-                log.exception("delivering a generated delta failed")
-
     def _fail_running(self, admitted: list[Sequence], exc: Exception) -> None:
         if isinstance(exc, BerthError):
             failure: BerthError = exc
@@ -598,13 +632,8 @@ class Engine:
         self._rows = []
 
     def _fail_everything(self, failure: BerthError) -> None:
-        with self._cond:
-            waiting, self._waiting = list(self._waiting), deque()
-        for sequence in [*self._rows, *waiting]:
-            if not sequence.finished:
-                self._outbox.append((sequence, failure))
-        self._rows = []
-        self._flush()
+        rows, self._rows = self._rows, []
+        self._fail_waiting_and(rows, failure)
 
     def _vocabulary(self) -> int:
         size = getattr(self.model.config, "vocab_size", None)

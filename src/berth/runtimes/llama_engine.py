@@ -29,19 +29,18 @@ from __future__ import annotations
 import codecs
 import ctypes
 import logging
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from berth.errors import BerthError, InvalidInput, ModelError, NotReady, QueueFull
+from berth.errors import BerthError, InvalidInput, ModelError, NotReady
 from berth.runtimes.engine import (
     ARRIVAL_GAP_S,
-    Delta,
     EngineLimits,
     EngineStats,
     GeneratedText,
+    SequenceQueue,
     Sink,
     new_tokens_allowed,
 )
@@ -112,7 +111,7 @@ class _Output:
     index: int  # the batch position whose logits it samples from
 
 
-class LlamaCppEngine:
+class LlamaCppEngine(SequenceQueue[LlamaSequence]):
     """A loaded llama.cpp model behind one decoding thread, with `limits.max_sequences` slots.
 
     >>> engine = LlamaCppEngine(model, limits, threads=4)   # model: a llama_model pointer
@@ -128,8 +127,8 @@ class LlamaCppEngine:
                 f"generation.max_concurrent_sequences is {limits.max_sequences} but llama.cpp decodes "
                 f"at most {LLAMA_MAX_SEQUENCES} sequences at once; lower it to {LLAMA_MAX_SEQUENCES}"
             )
+        super().__init__(limits, "berth-llama")
         self._lib = llama_cpp
-        self.limits = limits
         self.tokenizer = Vocabulary(llama_cpp.llama_model_get_vocab(model))
         params = llama_cpp.llama_context_default_params()
         params.n_ctx = limits.max_batch_tokens
@@ -152,27 +151,13 @@ class LlamaCppEngine:
         self._context = context
         self._memory = llama_cpp.llama_get_memory(context)
         self._batch = llama_cpp.llama_batch_init(self.n_batch, 0, 1)
-        self._cond = threading.Condition()
-        self._waiting: deque[LlamaSequence] = deque()
-        self._rows: list[LlamaSequence] = []  # admitted, in admission order
         self._free = list(range(limits.max_sequences - 1, -1, -1))  # free seq_ids, lowest last
-        self._closed = False
-        self._generated = 0
-        self._outbox: list[tuple[LlamaSequence, Delta | BaseException]] = []
-        self._thread = threading.Thread(target=self._run, name="berth-llama", daemon=True)
 
     # -- any thread ---------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        self._thread.start()
-
     def close(self) -> None:
         """Stop the thread (waiting and running sequences fail with 503) and free the context."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-        if self._thread.is_alive():
-            self._thread.join(timeout=30)
+        self._stop_thread()
         if self._thread.is_alive():
             log.error("the llama.cpp engine thread did not stop; its context is left allocated")
             return
@@ -205,39 +190,7 @@ class LlamaCppEngine:
         if any(not 0 <= t < size for t in params.stop_token_ids):
             raise InvalidInput(f"stop_token_ids must be token ids below the vocabulary size {size}")
         max_new = new_tokens_allowed(len(prompt_ids), params, self.limits.max_context)
-        sequence = LlamaSequence(list(prompt_ids), params, max_new, sink, stream)
-        with self._cond:
-            if self._closed:
-                raise NotReady("the worker is shutting down; retry on another replica")
-            if len(self._waiting) >= self.limits.max_queue:
-                raise QueueFull(
-                    f"{len(self._waiting)} sequences are already waiting (limits.max_queue); retry "
-                    "later, or raise generation.max_concurrent_sequences, limits.max_queue or replicas"
-                )
-            self._waiting.append(sequence)
-            self._cond.notify()
-        return sequence
-
-    def generate(self, prompt_ids: list[int], params: GenerationParams) -> list[Delta]:
-        """Submit one sequence and block until it finishes (warm-up, tests); not on the engine thread."""
-        done = threading.Event()
-        deltas: list[Delta] = []
-        failure: list[BaseException] = []
-
-        def sink(item: Delta | BaseException) -> None:
-            if isinstance(item, BaseException):
-                failure.append(item)
-                done.set()
-                return
-            deltas.append(item)
-            if item.finish_reason is not None:
-                done.set()
-
-        self.submit(prompt_ids, params, sink)
-        done.wait()
-        if failure:
-            raise failure[0]
-        return deltas
+        return self._enqueue(LlamaSequence(list(prompt_ids), params, max_new, sink, stream))
 
     # -- the engine thread --------------------------------------------------------------------------
 
@@ -381,10 +334,6 @@ class LlamaCppEngine:
         top = logits.max()
         return float(logits[token] - top - np.log(np.exp(logits - top).sum()))
 
-    def _emit(self, sequence: LlamaSequence, text: str, reason: str | None) -> None:
-        if (delta := sequence.delta(text, reason)) is not None:
-            self._outbox.append((sequence, delta))
-
     def _release(self, sequence: LlamaSequence) -> None:
         """Take a sequence out of the batch: its cells leave the cache, its slot and sampler are freed."""
         self._rows.remove(sequence)
@@ -395,16 +344,6 @@ class LlamaCppEngine:
         self._free.append(sequence.slot)
         self._free.sort(reverse=True)
         sequence.length = 0
-
-    def _flush(self) -> None:
-        outbox, self._outbox = self._outbox, []
-        for sequence, item in outbox:
-            if sequence.cancelled:
-                continue
-            try:
-                sequence.sink(item)
-            except Exception:  # a sink must not stop the engine
-                log.exception("delivering a generated delta failed")
 
     def _fail_running(self, exc: Exception) -> None:
         if isinstance(exc, BerthError):
@@ -419,11 +358,7 @@ class LlamaCppEngine:
             self._release(sequence)
 
     def _fail_everything(self, failure: BerthError) -> None:
-        with self._cond:
-            waiting, self._waiting = list(self._waiting), deque()
-        for sequence in [*self._rows, *waiting]:
-            if not sequence.finished:
-                self._outbox.append((sequence, failure))
-        for sequence in list(self._rows):
+        rows = list(self._rows)
+        for sequence in rows:
             self._release(sequence)
-        self._flush()
+        self._fail_waiting_and(rows, failure)
