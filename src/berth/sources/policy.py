@@ -131,8 +131,9 @@ def choose_gguf(listing: Listing, pattern: str | None) -> str:
         )
     if pattern is None:
         raise UnsupportedModel(
-            f"{listing.name} holds {len(matches)} GGUF files ({_shown(matches)}); set model.file (for a "
-            "pull, `berth pull --file` or the request's \"file\") to a glob choosing one, e.g. '*Q4_K_M.gguf'"
+            f"{listing.name} holds {len(matches)} GGUF files ({_shown(matches)}); choose one with a glob, "
+            "e.g. '*Q4_K_M.gguf': model.file in a spec, `berth deploy --file` or `berth pull --file`, "
+            'or "file" in a pull request'
         )
     raise UnsupportedModel(
         f"model.file {pattern!r} matches {len(matches)} of {listing.name}'s GGUF files ({_shown(matches)}); "

@@ -80,7 +80,7 @@ def test_without_file_a_repo_of_several_ggufs_is_refused_saying_to_pass_one(
     message = line["error"]["message"]
     assert message.startswith(f"{REPO_ID} holds 2 GGUF files (tiny-F16.gguf, tiny-F32.gguf)")
     assert "`berth pull --file`" in message
-    assert 'the request\'s "file"' in message
+    assert '"file" in a pull request' in message
     assert not [f for f in fetched(hub) if f.endswith(".gguf")]
     assert api.get("/api/v1/models").json() == []
 
