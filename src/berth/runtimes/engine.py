@@ -60,6 +60,19 @@ log = logging.getLogger("berth.worker")
 # NOTE: 2 ms without an arrival means the clients answered last have all come back (they resend
 # within about a millisecond of their answer on loopback); longer only delays the first of them.
 ARRIVAL_GAP_S = 0.002
+# NOTE: the longest an idle engine gathers (while arrivals keep coming within ARRIVAL_GAP_S), unless
+# `batching.max_latency_ms` asks for more: 16 clients answered together come back over 8-16 ms on
+# 2 cores (one event loop parses their requests), so the batcher's 5 ms split them into a batch and
+# late joiners, 0.88x a static batch of 16 in benchmarks/generate.py; 50 ms: 0.97x. A lone request
+# still waits only the 2 ms gap.
+GATHER_CAP_S = 0.05
+
+
+def gather_s(max_latency_ms: float) -> float:
+    """How long an idle engine may wait for requests arriving together (EngineLimits.gather_s)."""
+    return max(max_latency_ms / 1000, GATHER_CAP_S)
+
+
 DEFAULT_MAX_NEW_TOKENS = 256
 
 

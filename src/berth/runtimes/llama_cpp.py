@@ -22,7 +22,7 @@ from typing import Any
 
 from berth.errors import InvalidInput, UnsupportedModel
 from berth.runtimes.base import Params, Runtime, Signature
-from berth.runtimes.engine import EngineLimits, result_of
+from berth.runtimes.engine import EngineLimits, gather_s, result_of
 from berth.runtimes.generation import GenerationParams, render_messages
 from berth.runtimes.llama_engine import LlamaCppEngine, Vocabulary
 from berth.runtimes.outputs import require_text, text_signature
@@ -168,7 +168,7 @@ class LlamaCppRuntime(Runtime):
             max_batch_tokens=generation.max_batch_tokens,
             max_context=context,
             max_queue=self.spec.limits.max_queue,
-            gather_s=self.spec.batching.max_latency_ms / 1000,
+            gather_s=gather_s(self.spec.batching.max_latency_ms),
         )
 
     def _tokenize(self, text: str, add_bos: bool) -> list[int]:

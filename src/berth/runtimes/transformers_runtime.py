@@ -13,7 +13,7 @@ from berth.errors import InvalidInput, UnsupportedModel
 from berth.runtimes import loading
 from berth.runtimes.base import Params, Runtime, Signature
 from berth.runtimes.device import free_device_memory
-from berth.runtimes.engine import Engine, EngineLimits, result_of
+from berth.runtimes.engine import Engine, EngineLimits, gather_s, result_of
 from berth.runtimes.generation import GenerationParams, context_length, encode_prompt, eos_ids, render_chat
 from berth.runtimes.outputs import (
     check_params,
@@ -187,7 +187,7 @@ class TransformersRuntime(Runtime):
             max_batch_tokens=generation.max_batch_tokens,
             max_context=context,
             max_queue=self.spec.limits.max_queue,
-            gather_s=self.spec.batching.max_latency_ms / 1000,
+            gather_s=gather_s(self.spec.batching.max_latency_ms),
         )
         engine = Engine(model, tokenizer, self.device, limits, eos_ids(model, tokenizer))
         engine.start()
