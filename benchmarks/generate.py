@@ -1,12 +1,13 @@
 """Generation serving benchmark: berth's engine against berth's previous worker, `transformers serve
---continuous-batching` and raw `model.generate`, on one random ~19 M-parameter Llama, in one run.
+--continuous-batching` and raw `model.generate`, on one random ~19 M-parameter Llama, in one run;
+with llama-cpp-python installed, also berth's llama-cpp runtime on a GGUF file of the same shape.
 
     .venv/bin/python benchmarks/generate.py [--seconds 10] [--rounds 2] [--concurrency 1,4,16]
-                                            [--contenders berth,prev,serve,raw] [--quick] [--json]
+                                            [--contenders berth,prev,serve,raw,gguf] [--quick] [--json]
 
 Order:
   0. a child process saves the model (`tests.tiny_models.build_llama`, hidden 256, 4 layers, vocab
-     32,000) into a temp folder;
+     32,000) into a temp folder, and `build_gguf` the same shape as an F16 GGUF (for `gguf`);
   1. raw: `model.generate` on static batches of the uniform prompts, in a process of its own for the
      whole run (raw_generate.py --serve);
   2. the servers, all started at once and each frozen except during its own slices: berth's worker
@@ -20,7 +21,7 @@ Order:
 Closed-loop clients on the `openai` async client; tokens/s from the servers' usage counts, pro-rated
 over each slice's window (serving/generate_stats.py). Prints a Markdown report with the targets'
 ratio lines (reported, never asserted) and writes it to artifacts/bench/generate-latest.{md,json}.
-About 11 minutes with the defaults on 2 cores; `--quick` runs 1 and 4 clients in 2 s slices.
+About 16 minutes with the defaults on 2 cores; `--quick` runs 1 and 4 clients in 2 s slices.
 """
 
 from __future__ import annotations
