@@ -259,7 +259,9 @@ def test_a_hub_repo_of_several_ggufs_without_model_file_is_refused_before_any_do
     gguf_hub: FakeHub,
 ) -> None:
     unchosen = spec("tiny/llama-GGUF")
-    with pytest.raises(UnsupportedModel, match=r"holds 3 GGUF files .* set model\.file") as refused:
+    with pytest.raises(
+        UnsupportedModel, match=r"holds 3 GGUF files .* model\.file in a spec, `berth deploy --file`"
+    ) as refused:
         fetch(unchosen, resolve_source(unchosen.model), timeout_s=60)
     assert refused.value.status_code == 422
     assert not [r for r in gguf_hub.log() if r.file and r.file.endswith(".gguf")]
